@@ -1,0 +1,3 @@
+"""catalog."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""datasets."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The durable event log: columnar, partitioned by day, append-only."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""experiments."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""features."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""observability."""
+
+from __future__ import annotations

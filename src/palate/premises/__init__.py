@@ -1,0 +1,3 @@
+"""premises."""
+
+from __future__ import annotations

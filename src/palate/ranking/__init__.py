@@ -1,0 +1,3 @@
+"""ranking."""
+
+from __future__ import annotations

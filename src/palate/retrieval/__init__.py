@@ -1,0 +1,3 @@
+"""retrieval."""
+
+from __future__ import annotations

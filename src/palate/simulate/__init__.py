@@ -1,0 +1,3 @@
+"""simulate."""
+
+from __future__ import annotations
