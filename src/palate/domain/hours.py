@@ -52,7 +52,7 @@ class WeeklyHours:
 
     @classmethod
     def daily(cls, opens: str, closes: str, days: tuple[int, ...] = tuple(range(7))) -> WeeklyHours:
-        """The same hours on the given days (0 = Monday); ``closes <= opens`` means past midnight."""
+        """The same hours on ``days`` (0 = Monday); ``closes <= opens`` runs past midnight."""
         start, end = parse_clock(opens), parse_clock(closes)
         if end <= start:
             end += MINUTES_PER_DAY
