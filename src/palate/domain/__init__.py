@@ -17,6 +17,7 @@ from palate.domain.events import (
 from palate.domain.geo import Location, haversine_m
 from palate.domain.hours import WeeklyHours
 from palate.domain.market import City, Market
+from palate.domain.requests import RankingRequest
 from palate.domain.venue import Venue, VenueStatus
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Premise",
+    "RankingRequest",
     "Venue",
     "VenueStatus",
     "WeeklyHours",

@@ -1,3 +1,3 @@
-"""serving."""
+"""All HTTP: the app factory, routes, schemas, middleware."""
 
 from __future__ import annotations

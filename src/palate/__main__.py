@@ -1,0 +1,7 @@
+"""``python -m palate``."""
+
+from __future__ import annotations
+
+from palate.cli import main
+
+main()

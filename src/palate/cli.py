@@ -1,0 +1,103 @@
+"""The ``palate`` command: simulate, import, serve, and the demo that chains them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from palate.settings import Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+log = logging.getLogger("palate.cli")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML settings file (see palate.example.toml)")
+]
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="Data directory (default: [data].dir)")
+]
+
+
+def _settings(config: Path | None, data: Path | None) -> Settings:
+    settings = load_settings(config)
+    if data is not None:
+        settings.data.dir = data
+    return settings
+
+
+@app.command()
+def simulate(
+    config: ConfigOption = None,
+    data: DataOption = None,
+    customers: Annotated[int | None, typer.Option(help="Simulated customers")] = None,
+    days: Annotated[int | None, typer.Option(help="Simulated days")] = None,
+    cities: Annotated[int | None, typer.Option(help="Cities (2 or 3 span two markets)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed")] = None,
+) -> None:
+    """Simulate a marketplace and write its catalog, event log and ground truth."""
+    from palate.simulate.pipeline import run_simulation
+
+    settings = _settings(config, data)
+    sim = settings.simulation
+    overrides = {"customers": customers, "days": days, "cities": cities, "seed": seed}
+    settings.simulation = sim.model_copy(update={k: v for k, v in overrides.items() if v})
+    typer.echo(run_simulation(settings))
+
+
+@app.command(name="import")
+def import_dataset(
+    name: Annotated[
+        str, typer.Argument(help="instacart | completejourney | uci-restaurants | dhrd")
+    ],
+    source: Annotated[Path, typer.Argument(help="Folder with the dataset's files")],
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Import a public dataset into a catalog and an event log."""
+    from palate.catalog.store import save_catalog
+    from palate.datasets.registry import import_dataset as run_import
+    from palate.events.log import EventLog
+
+    settings = _settings(config, data)
+    started = time.perf_counter()
+    dataset = run_import(name, source)
+    save_catalog(dataset.catalog, settings.data.dir / "catalog")
+    rows = EventLog(settings.data.dir / "events").append(dataset.events)
+    typer.echo(
+        f"imported {name}: {len(dataset.catalog.venues)} venues, "
+        f"{len(dataset.catalog.items)} items, "
+        f"{rows} events into {settings.data.dir} in {time.perf_counter() - started:.1f}s"
+    )
+
+
+@app.command()
+def serve(config: ConfigOption = None, data: DataOption = None) -> None:
+    """Serve the API for the data directory."""
+    from palate.serving.server import run_server
+
+    run_server(_settings(config, data))
+
+
+@app.command()
+def demo(
+    config: ConfigOption = None,
+    data: DataOption = None,
+    fresh: Annotated[bool, typer.Option(help="Simulate again even if data exists")] = False,
+) -> None:
+    """The demo marketplace: simulate a city, build the indexes, serve on 127.0.0.1:8000."""
+    from palate.serving.server import run_server
+    from palate.simulate.pipeline import run_simulation
+
+    settings = _settings(config, data)
+    if fresh or not (settings.data.dir / "catalog").exists():
+        typer.echo(run_simulation(settings))
+    run_server(settings, show_banner=True)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

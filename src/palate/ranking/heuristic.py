@@ -1,0 +1,104 @@
+"""The transparent heuristic ranker: ETA, Bayesian rating, popularity and the customer's habit.
+
+It is the fallback behind every learned ranker, so it must never need anything a request
+cannot supply: all inputs are catalog attributes and order counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palate.domain.requests import RankingRequest
+from palate.pipeline.candidates import Candidates, FloatArray
+
+HEURISTIC_FEATURES = (
+    "distance_m",
+    "prep_time_min",
+    "rating",
+    "rating_count",
+    "venue_orders",
+    "user_venue_orders",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HeuristicWeights:
+    """Weights of each term; see ``[heuristic]`` in ``palate.example.toml``."""
+
+    distance: float = 1.0
+    rating: float = 1.0
+    popularity: float = 1.0
+    history: float = 2.0
+    rating_prior_mean: float = 4.2
+    rating_prior_count: float = 20.0
+    km_per_min: float = 0.25
+
+
+def bayesian_rating(
+    rating: FloatArray, count: FloatArray, mean: float, weight: float
+) -> FloatArray:
+    """Shrink each rating towards ``mean`` as if it had ``weight`` extra votes at the mean.
+
+    >>> bayesian_rating(np.array([5.0, 5.0]), np.array([1.0, 1000.0]), 4.0, 9.0).round(3).tolist()
+    [4.1, 4.991]
+    """
+    result: FloatArray = (rating * count + mean * weight) / (count + weight)
+    return result
+
+
+class HeuristicScorer:
+    """Sum of weighted terms, each roughly on a unit scale."""
+
+    name = "heuristic"
+
+    def __init__(self, weights: HeuristicWeights) -> None:
+        self.weights = weights
+
+    def score(self, request: RankingRequest, candidates: Candidates) -> FloatArray:  # noqa: ARG002
+        """Higher for close, well-rated, popular venues the customer already likes."""
+        w = self.weights
+        eta_min = candidates.feature("prep_time_min") + (
+            candidates.feature("distance_m") / 1000.0 / w.km_per_min
+        )
+        rating = bayesian_rating(
+            candidates.feature("rating"),
+            candidates.feature("rating_count"),
+            w.rating_prior_mean,
+            w.rating_prior_count,
+        )
+        popularity = np.log1p(candidates.feature("venue_orders"))
+        peak = float(popularity.max()) if len(popularity) else 0.0
+        habit = np.log1p(candidates.feature("user_venue_orders"))
+        result: FloatArray = (
+            -w.distance * eta_min / 30.0
+            + w.rating * (rating - w.rating_prior_mean)
+            + w.popularity * (popularity / peak if peak > 0 else popularity)
+            + w.history * habit
+        )
+        return result
+
+
+class ProximityScorer:
+    """Last-resort fallback: ETA and rating only, both known from the catalog alone."""
+
+    name = "proximity"
+
+    def __init__(self, weights: HeuristicWeights) -> None:
+        self.weights = weights
+
+    def score(self, request: RankingRequest, candidates: Candidates) -> FloatArray:  # noqa: ARG002
+        """Closer and better-rated first."""
+        w = self.weights
+        eta_min = candidates.feature("prep_time_min") + (
+            candidates.feature("distance_m") / 1000.0 / w.km_per_min
+        )
+        rating = bayesian_rating(
+            candidates.feature("rating"),
+            candidates.feature("rating_count"),
+            w.rating_prior_mean,
+            w.rating_prior_count,
+        )
+        result: FloatArray = -eta_min / 30.0 + (rating - w.rating_prior_mean)
+        return result

@@ -1,0 +1,61 @@
+"""Run the app under uvicorn, with the demo's banner of URLs."""
+
+from __future__ import annotations
+
+import os
+
+import orjson
+import typer
+import uvicorn
+
+from palate.observability.logging import configure_logging
+from palate.serving.app import create_app
+from palate.serving.state import ServingState, load_state
+from palate.settings import Settings
+
+
+def banner(settings: Settings, state: ServingState) -> str:
+    """The URLs and a sample request a new user can paste."""
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    city = next(iter(state.catalog.cities.values()))
+    user = next(iter(state.catalog.customers), "u1")
+    body = orjson.dumps(
+        {"user_id": user, "location": {"lat": city.center.lat, "lon": city.center.lon}, "limit": 5}
+    ).decode()
+    return "\n".join(
+        [
+            f"Palate is serving {len(state.index.venue_ids)} venues of {city.name}.",
+            f"  API docs     {base}/docs",
+            f"  OpenAPI      {base}/openapi.json",
+            f"  Metrics      {base}/metrics",
+            "Try:",
+            f"  curl -s -X POST {base}/v1/discovery \\\n"
+            f"       -H 'content-type: application/json' -d '{body}'",
+        ]
+    )
+
+
+def run_server(settings: Settings, show_banner: bool = False) -> None:
+    """Serve until interrupted; several workers each load the state themselves."""
+    configure_logging(settings.log_level)
+    if settings.server.workers > 1:
+        os.environ["PALATE_DATA__DIR"] = str(settings.data.dir)
+        uvicorn.run(
+            "palate.serving.app:app_from_environment",
+            factory=True,
+            host=settings.server.host,
+            port=settings.server.port,
+            workers=settings.server.workers,
+            access_log=False,
+        )
+        return
+    state = load_state(settings)
+    if show_banner:
+        typer.echo(banner(settings, state))
+    uvicorn.run(
+        create_app(settings, state),
+        host=settings.server.host,
+        port=settings.server.port,
+        access_log=False,
+        log_config=None,
+    )
