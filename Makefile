@@ -1,5 +1,5 @@
 # One command per task; CI runs the same ones (`.ci/run` calls `make test`).
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

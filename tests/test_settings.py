@@ -54,11 +54,11 @@ def test_example_round_trips_through_settings() -> None:
 
 def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "palate.toml"
-    config.write_text('[server]\nport = 9001\nhost = "0.0.0.0"\n')
+    config.write_text('[server]\nport = 9001\nhost = "127.0.0.2"\n')
     monkeypatch.setenv("PALATE_SERVER__PORT", "9100")
     settings = load_settings(config)
     assert settings.server.port == 9100
-    assert settings.server.host == "0.0.0.0"
+    assert settings.server.host == "127.0.0.2"
 
 
 def test_production_refuses_default_admin_token(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,11 +48,12 @@ class Candidates:
     @classmethod
     def concat(cls, parts: list[Candidates]) -> Candidates:
         """Union of several sources, first occurrence of a position wins; missing features are 0."""
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
+        nonempty = [p for p in parts if len(p)]
+        if not nonempty:  # keep the (empty) feature columns so later stages find them
+            return parts[0] if parts else cls.empty()
+        if len(nonempty) == 1:
+            return nonempty[0]
+        parts = nonempty
         names = sorted({name for part in parts for name in part.features})
         positions = np.concatenate([p.positions for p in parts])
         features = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DISCOVERY_EXAMPLE = {
+DISCOVERY_EXAMPLE: dict[str, Any] = {
     "user_id": "u42",
     "location": {"lat": 60.1699, "lon": 24.9384},
     "time": "2026-09-18T17:30:00Z",
