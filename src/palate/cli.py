@@ -39,7 +39,7 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed")] = None,
 ) -> None:
     """Simulate a marketplace and write its catalog, event log and ground truth."""
-    from palate.simulate.pipeline import run_simulation
+    from palate.simulate.write import run_simulation
 
     settings = _settings(config, data)
     sim = settings.simulation
@@ -90,7 +90,7 @@ def demo(
 ) -> None:
     """The demo marketplace: simulate a city, build the indexes, serve on 127.0.0.1:8000."""
     from palate.serving.server import run_server
-    from palate.simulate.pipeline import run_simulation
+    from palate.simulate.write import run_simulation
 
     settings = _settings(config, data)
     if fresh or not (settings.data.dir / "catalog").exists():

@@ -49,7 +49,7 @@ class SimulationSettings(Section):
 
     seed: int = 7
     customers: int = Field(default=5_000, ge=1)
-    days: int = Field(default=28, ge=1)
+    days: int = Field(default=42, ge=1)
     cities: int = Field(default=1, ge=1, le=3)
 
 

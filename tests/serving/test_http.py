@@ -116,6 +116,7 @@ def test_trace_lists_every_stage(server: RunningServer, catalog: Catalog) -> Non
         stages = client.post("/v1/discovery", json=body).json()["trace"]
     assert [s["stage"] for s in stages] == [
         "deliverable_venues",
+        "not_temporarily_closed",
         "order_history",
         "heuristic",
         "top_k",

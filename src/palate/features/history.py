@@ -51,6 +51,14 @@ class OrderHistory:
             )
         return history
 
+    def venue_counts(self, positions: IntArray) -> FloatArray:
+        """Total orders per venue position; venues added after the build count from 0."""
+        orders = self.venue_orders
+        out = np.zeros(len(positions), dtype=np.float64)
+        known = positions < len(orders)
+        out[known] = orders[positions[known]]
+        return out
+
     def record(self, user_id: str, venue_position: int) -> None:
         """Add one order; readers see either the old or the new arrays, never a mix."""
         with self._lock:
@@ -65,6 +73,10 @@ class OrderHistory:
                 venues = np.insert(venues, at, venue_position).astype(np.int32)
                 counts = np.insert(counts, at, 1.0)
             self._per_user[user_id] = (venues, counts)
+            if venue_position >= len(self.venue_orders):
+                grown = np.zeros(venue_position + 1, dtype=np.float64)
+                grown[: len(self.venue_orders)] = self.venue_orders
+                self.venue_orders = grown
             self.venue_orders[venue_position] += 1.0
 
     def user_counts(self, user_id: str, positions: IntArray) -> FloatArray:

@@ -19,5 +19,5 @@ class OrderHistoryFeatures:
         """``user_venue_orders`` and ``venue_orders`` aligned with the candidates."""
         return {
             "user_venue_orders": self.history.user_counts(request.user_id, candidates.positions),
-            "venue_orders": self.history.venue_orders[candidates.positions],
+            "venue_orders": self.history.venue_counts(candidates.positions),
         }

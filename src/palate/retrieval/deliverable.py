@@ -21,14 +21,14 @@ class DeliverableVenues:
         """Open venues whose delivery area covers the request location."""
         found = self.index.deliverable(request.location, request.when)
         positions = found.indices.astype(np.int32, copy=False)
-        index = self.index
+        columns = found.columns  # the snapshot the positions belong to, even if a swap happens
         return Candidates(
             positions,
             {
                 "distance_m": found.distance_m.astype(np.float64, copy=False),
-                "rating": index.rating[positions].astype(np.float64, copy=False),
-                "rating_count": index.rating_count[positions].astype(np.float64, copy=False),
-                "prep_time_min": index.prep_time_min[positions].astype(np.float64, copy=False),
-                "price_level": index.price_level[positions].astype(np.float64, copy=False),
+                "rating": columns.rating[positions].astype(np.float64),
+                "rating_count": columns.rating_count[positions].astype(np.float64),
+                "prep_time_min": columns.prep_time_min[positions].astype(np.float64),
+                "price_level": columns.price_level[positions].astype(np.float64),
             },
         )

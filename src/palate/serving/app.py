@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 
 from palate.observability.metrics import Metrics
-from palate.serving import discovery, health
+from palate.serving import catalog_api, discovery, health
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
 from palate.serving.middleware import ObservabilityMiddleware
 from palate.serving.state import ServingState, load_state
@@ -35,6 +35,7 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     app.add_exception_handler(InvalidFieldError, on_invalid_field)
     app.include_router(health.router)
     app.include_router(discovery.router)
+    app.include_router(catalog_api.router)
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from palate.catalog.changelog import CatalogChangelog
+from palate.catalog.editor import CatalogEditor
 from palate.catalog.index import VenueIndex
 from palate.catalog.store import load_catalog
 from palate.domain.catalog import Catalog
@@ -23,6 +26,7 @@ from palate.settings import HeuristicSettings, Settings
 
 CATALOG_DIR = "catalog"
 EVENTS_DIR = "events"
+CATALOG_CHANGES = "catalog-changes.jsonl"
 
 
 @dataclass(slots=True)
@@ -32,6 +36,8 @@ class ServingState:
     catalog: Catalog
     index: VenueIndex
     history: OrderHistory
+    editor: CatalogEditor
+    changelog: CatalogChangelog
     discovery: Pipeline[RankingRequest]
 
 
@@ -59,16 +65,30 @@ def venue_positions(index: VenueIndex, venue_ids: pa.Array | pa.ChunkedArray) ->
     return positions
 
 
-def build_state(catalog: Catalog, orders: pa.Table, settings: Settings) -> ServingState:
-    """Index the catalog and count the orders (columns ``user_id`` and ``venue_id``)."""
+def build_state(
+    catalog: Catalog, orders: pa.Table, settings: Settings, data_dir: Path | None = None
+) -> ServingState:
+    """Index the catalog and count the orders (columns ``user_id`` and ``venue_id``).
+
+    With a ``data_dir`` catalog changes are logged there and checkpointed into its catalog.
+    """
     index = VenueIndex.build(catalog)
     history = OrderHistory.from_orders(
         orders.column("user_id").to_numpy(zero_copy_only=False),
         venue_positions(index, orders.column("venue_id")),
         n_venues=len(index.venue_ids),
     )
-    pipeline = discovery_pipeline(index, history, weights_from(settings.heuristic))
-    return ServingState(catalog=catalog, index=index, history=history, discovery=pipeline)
+    editor = CatalogEditor(catalog, index, None if data_dir is None else data_dir / CATALOG_DIR)
+    changes_path = (data_dir or Path(tempfile.mkdtemp(prefix="palate-"))) / CATALOG_CHANGES
+    pipeline = discovery_pipeline(index, history, editor, weights_from(settings.heuristic))
+    return ServingState(
+        catalog=catalog,
+        index=index,
+        history=history,
+        editor=editor,
+        changelog=CatalogChangelog(changes_path),
+        discovery=pipeline,
+    )
 
 
 def load_state(settings: Settings, data_dir: Path | None = None) -> ServingState:
@@ -76,4 +96,19 @@ def load_state(settings: Settings, data_dir: Path | None = None) -> ServingState
     root = data_dir or settings.data.dir
     catalog = load_catalog(root / CATALOG_DIR)
     orders = EventLog(root / EVENTS_DIR).read(types=["order"], columns=["user_id", "venue_id"])
-    return build_state(catalog, orders, settings)
+    state = build_state(catalog, orders, settings, data_dir=root)
+    replay_catalog_changes(state)
+    return state
+
+
+def replay_catalog_changes(state: ServingState) -> None:
+    """Re-apply the changes logged since the last checkpoint, then checkpoint them."""
+    from palate.serving.catalog_api import apply_change
+
+    replayed = 0
+    for op, body in state.changelog.replay():
+        apply_change(state.editor, op, body)
+        replayed += 1
+    if replayed:
+        state.editor.checkpoint()
+        state.changelog.truncate()
