@@ -29,7 +29,7 @@ test: $(STAMP)  ## the whole suite: checks, unit, integration (real Redis), e2e
 	$(BIN)/pytest -m "not benchmark" -q
 
 bench: $(STAMP)  ## benchmarks; they print their figures
-	$(BIN)/pytest -m benchmark -q -s
+	$(BIN)/pytest benchmarks -m benchmark -q -s
 
 lock:  ## refresh requirements.lock from a clean resolve
 	rm -rf /tmp/palate-lock && $(PYTHON) -m venv /tmp/palate-lock
