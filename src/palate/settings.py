@@ -72,6 +72,30 @@ class HeuristicSettings(Section):
     eta_km_per_min: float = 0.25
 
 
+class IngestSettings(Section):
+    """``POST /v1/events``: limits, the write-ahead log and event-id deduplication."""
+
+    max_batch: int = Field(default=1_000, ge=1)
+    max_body_bytes: int = Field(default=4_194_304, ge=1_024)
+    wal_dir: str = ""
+    segment_bytes: int = Field(default=67_108_864, ge=4_096)
+    compact_interval_s: float = Field(default=10.0, gt=0)
+    dedupe: Literal["auto", "memory", "redis"] = "auto"
+    dedupe_window_s: float = Field(default=604_800.0, gt=0)
+    dedupe_max_ids: int = Field(default=2_000_000, ge=1)
+    pending_ttl_s: float = Field(default=60.0, gt=0)
+
+
+class RedisSettings(Section):
+    """Shared state across server processes; an empty ``url`` keeps everything in memory."""
+
+    url: str = ""
+    key_prefix: str = "palate"
+    stream_maxlen: int = Field(default=10_000, ge=100)
+    consumer_group: str = "appliers"
+    claim_idle_s: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Every setting of Palate; see ``palate.example.toml`` for the documented defaults."""
 
@@ -87,6 +111,8 @@ class Settings(BaseSettings):
     simulation: SimulationSettings = SimulationSettings()
     discovery: DiscoverySettings = DiscoverySettings()
     heuristic: HeuristicSettings = HeuristicSettings()
+    ingest: IngestSettings = IngestSettings()
+    redis: RedisSettings = RedisSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
