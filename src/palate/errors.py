@@ -1,9 +1,9 @@
 """The exceptions Palate raises on purpose.
 
-    PalateError
-    ├── ConfigurationError   a setting or a wiring that cannot work
-    └── DataError            data on disk or in a request that cannot be used
-        └── UnknownDatasetError
+PalateError
+├── ConfigurationError   a setting or a wiring that cannot work
+└── DataError            data on disk or in a request that cannot be used
+    └── UnknownDatasetError
 """
 
 from __future__ import annotations
