@@ -83,6 +83,25 @@ def serve(config: ConfigOption = None, data: DataOption = None) -> None:
 
 
 @app.command()
+def replay(
+    source: Annotated[Path, typer.Argument(help="Data directory whose event log to send")],
+    url: Annotated[str, typer.Option(help="Palate server")] = "http://127.0.0.1:8000",
+    rate: Annotated[float, typer.Option(help="Events per second; 0 sends as fast as possible")] = 0,
+    batch: Annotated[int, typer.Option(help="Events per request")] = 1000,
+    concurrency: Annotated[int, typer.Option(help="Parallel connections")] = 2,
+) -> None:
+    """Feed an event log through POST /v1/events at a chosen rate."""
+    from palate.serving.replay import replay as run_replay
+
+    stats = run_replay(
+        source / "events", url, rate=rate or None, batch_size=batch, concurrency=concurrency
+    )
+    typer.echo(stats.format())
+    if stats.failed_batches:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     config: ConfigOption = None,
     data: DataOption = None,
