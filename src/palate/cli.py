@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from palate.cli_models import models_app
 from palate.settings import Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(models_app, name="models")
 log = logging.getLogger("palate.cli")
 
 ConfigOption = Annotated[

@@ -56,6 +56,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.events = Counter(
+            "palate_events_total",
+            "Events posted to /v1/events, by outcome (accepted, duplicate, rejected).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.unknown_venue = Counter(
+            "palate_events_unknown_venue_total",
+            "Accepted events naming a venue the catalog does not know.",
+            registry=self.registry,
+        )
+        self.events_applied = Counter(
+            "palate_events_applied_total",
+            "Accepted events this process handed to the feature callbacks, by path.",
+            ["path"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         body: bytes = generate_latest(self.registry)

@@ -22,7 +22,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import scipy.sparse as sp  # type: ignore[import-untyped]
+import scipy.sparse as sp
 
 from palate.pipeline.candidates import FloatArray, IntArray
 from palate.training.artifacts import (

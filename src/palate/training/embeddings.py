@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
-import scipy.sparse as sp  # type: ignore[import-untyped]
-from implicit.cpu.als import AlternatingLeastSquares  # type: ignore[import-untyped]
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
 
 from palate.pipeline.candidates import FloatArray, IntArray
 from palate.training.artifacts import (
