@@ -1,0 +1,177 @@
+"""The two-stage learned ranker: a cheap score for every candidate, then the GBDT on the top K.
+
+Stage 1 (the heuristic, vectorised) orders all candidates; stage 2 builds one feature matrix
+for the best ``top_k`` and scores it with the model in a single batched call. Candidates past
+the top K get scores strictly below every model score, spaced by their stage-1 rank, so the
+final order is the top K by the model, then the rest by stage 1. K bounds the latency.
+
+The model comes from a :class:`ModelSource` read once per request, so a hot swap between two
+requests never mixes two models in one ranking. Any failure (no model, a feature the model
+needs and the pipeline did not hydrate, a non-finite score) raises, and the pipeline hands
+over to the next scorer of its chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from palate.domain.requests import RankingRequest
+from palate.pipeline.candidates import Candidates, FloatArray
+from palate.pipeline.stages import Scorer
+from palate.ranking.compiled import FloatMatrix, Predictor, load_predictor
+from palate.ranking.model_store import ModelVersion
+
+DEFAULT_TOP_K = 200
+Rows = npt.NDArray[np.integer[Any]]
+
+_SERVED: ContextVar[ModelVersion | None] = ContextVar("served_model", default=None)
+
+
+class ModelUnavailableError(RuntimeError):
+    """No model is loaded yet: the pipeline falls back to the next scorer."""
+
+
+class MissingFeaturesError(KeyError):
+    """The model needs feature columns the candidates do not carry."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        super().__init__(f"candidates lack the model's features {list(missing)}")
+        self.missing = tuple(missing)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """A registered version with its ready predictor: the unit the server swaps."""
+
+    version: ModelVersion
+    predictor: Predictor
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The model's feature columns, in its order."""
+        return self.version.features
+
+
+class ModelSource(Protocol):
+    """Where the scorer finds the model to use for this request."""
+
+    @property
+    def current(self) -> LoadedModel | None:
+        """The model to use now, or None if none is ready."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaticModel:
+    """A fixed model, for offline evaluation and benchmarks."""
+
+    model: LoadedModel
+
+    @property
+    def current(self) -> LoadedModel:
+        """Always the same model."""
+        return self.model
+
+
+def load_model(version: ModelVersion, *, compiled: bool = True) -> LoadedModel:
+    """Load (and compile, or reuse the compiled cache of) a registered version."""
+    predictor = load_predictor(
+        version.model_file, version.compiled_dir if compiled else None, compiled=compiled
+    )
+    if predictor.n_features != len(version.features):
+        raise ValueError(
+            f"{version.label}: model has {predictor.n_features} features, "
+            f"metadata lists {len(version.features)}"
+        )
+    return LoadedModel(version, predictor)
+
+
+def served_model() -> ModelVersion | None:
+    """The version the learned scorer used in this request's context, if it scored it.
+
+    Context-local, so concurrent requests each see their own; a fallback leaves it None.
+    """
+    return _SERVED.get()
+
+
+def feature_matrix(
+    candidates: Candidates, features: Sequence[str], rows: Rows | None = None
+) -> FloatMatrix:
+    """The C-contiguous float64 matrix of ``features`` (in that order) for ``rows``.
+
+    >>> c = Candidates(np.arange(3, dtype=np.int32), {"a": np.array([1.0, 2, 3]), "b": np.zeros(3)})
+    >>> feature_matrix(c, ["b", "a"], np.array([2, 0])).tolist()
+    [[0.0, 3.0], [0.0, 1.0]]
+    """
+    missing = [name for name in features if name not in candidates.features]
+    if missing:
+        raise MissingFeaturesError(missing)
+    n_rows = len(candidates) if rows is None else len(rows)
+    matrix = np.empty((n_rows, len(features)), dtype=np.float64)
+    for j, name in enumerate(features):  # one pass per feature column, never per candidate
+        column = candidates.features[name]
+        matrix[:, j] = column if rows is None else column[rows]
+    return matrix
+
+
+class LearnedScorer:
+    """Stage 1 over all candidates, the GBDT over the stage-1 top K, in one batched call."""
+
+    name = "learned"
+
+    def __init__(
+        self,
+        models: ModelSource,
+        first_stage: Scorer[RankingRequest],
+        *,
+        top_k: int = DEFAULT_TOP_K,
+    ) -> None:
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        self.models = models
+        self.first_stage = first_stage
+        self.top_k = top_k
+
+    def score(self, request: RankingRequest, candidates: Candidates) -> FloatArray:
+        """One score per candidate, in input order; raises so the pipeline can fall back."""
+        _SERVED.set(None)
+        loaded = self.models.current  # once: a swap mid-request must not mix two models
+        if loaded is None:
+            raise ModelUnavailableError("no ranking model is loaded")
+        if len(candidates) <= self.top_k:
+            scores = self._model_scores(loaded, candidates, None)
+        else:
+            scores = self._two_stage(request, candidates, loaded)
+        _SERVED.set(loaded.version)
+        return scores
+
+    def _two_stage(
+        self, request: RankingRequest, candidates: Candidates, loaded: LoadedModel
+    ) -> FloatArray:
+        first = np.asarray(self.first_stage.score(request, candidates), dtype=np.float64)
+        if first.shape != (len(candidates),):
+            raise ValueError(f"stage 1 gave {first.shape} scores for {len(candidates)}")
+        order = np.argsort(-first, kind="stable")  # NaN sorts last; ties keep input order
+        top, rest = order[: self.top_k], order[self.top_k :]
+        model_scores = self._model_scores(loaded, candidates, top)
+        scores = np.empty(len(candidates), dtype=np.float64)
+        scores[top] = model_scores
+        scores[rest] = model_scores.min() - 1.0 - np.arange(len(rest), dtype=np.float64)
+        return scores
+
+    @staticmethod
+    def _model_scores(loaded: LoadedModel, candidates: Candidates, rows: Rows | None) -> FloatArray:
+        matrix = feature_matrix(candidates, loaded.features, rows)
+        scores = np.asarray(loaded.predictor.predict(matrix), dtype=np.float64)
+        if not np.isfinite(scores).all():
+            raise ValueError(f"{loaded.version.label} returned non-finite scores")
+        return scores
