@@ -1,0 +1,155 @@
+"""The feature service: events in (write path), named columns out (read paths).
+
+``ingest`` turns a batch of events into one store write; ``venue_features`` and
+``item_features`` gather what every enabled feature needs into one store read (one Redis round
+trip) and return float columns aligned with the ids asked for. Ids stay strings here; mapping
+them to index positions is the serving layer's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from palate.features.base import Columns, Finish, ItemRequest, VenueRequest
+from palate.features.co_purchase import CoPurchase, summed
+from palate.features.event_frame import EventFrame
+from palate.features.feature_set import FeatureSet
+from palate.features.store import FeatureStore, MapValues, ReadBatch, WriteBatch
+from palate.features.venue_attributes import VenueAttributes
+from palate.features.venue_profile import VenueProfile
+from palate.pipeline.candidates import FloatArray
+
+Ids = Sequence[str] | npt.NDArray[np.str_]
+
+
+def epoch_seconds(moment: datetime) -> float:
+    """Seconds since the epoch of an aware datetime; naive ones are refused.
+
+    >>> from datetime import UTC
+    >>> epoch_seconds(datetime(1970, 1, 1, 0, 1, tzinfo=UTC))
+    60.0
+    """
+    if moment.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC or with an offset)")
+    return moment.timestamp()
+
+
+def _ids(ids: Ids) -> tuple[str, ...]:
+    return tuple(ids.tolist()) if isinstance(ids, np.ndarray) else tuple(ids)
+
+
+class FeatureService:
+    """Features over one store, for one feature set and the current venue facts."""
+
+    def __init__(
+        self,
+        store: FeatureStore,
+        features: FeatureSet | None = None,
+        attributes: VenueAttributes | None = None,
+    ) -> None:
+        self.store = store
+        self.features = features or FeatureSet.from_config()
+        self._attributes = attributes or VenueAttributes.empty()
+
+    @property
+    def attributes(self) -> VenueAttributes:
+        """The venue facts in use."""
+        return self._attributes
+
+    def update_attributes(self, attributes: VenueAttributes) -> None:
+        """Swap the venue facts (after a catalog change); requests in flight keep the old ones."""
+        self._attributes = attributes
+
+    # ---- write path ------------------------------------------------------------------------
+
+    def ingest(self, events: pa.Table) -> int:
+        """Apply a batch of events (``EVENT_SCHEMA``) in one store write; returns state updates.
+
+        Event time drives every feature, so late and out-of-order batches land where they
+        happened. Duplicates are the caller's to drop (ingestion is idempotent by event id).
+        """
+        frame = EventFrame.from_arrow(events, self._attributes)
+        batch = WriteBatch()
+        for feature in self.features.features:
+            feature.write(frame, batch)
+        if len(batch):
+            self.store.write(batch)
+        return len(batch)
+
+    def refresh_snapshots(self, events: pa.Table, now: datetime) -> dict[str, int]:
+        """Rebuild the batch-computed features from an event log; returns each new version."""
+        frame = EventFrame.from_arrow(events, self._attributes)
+        return {
+            feature.name: feature.refresh(self.store, frame, epoch_seconds(now))
+            for feature in self.features.features
+            if isinstance(feature, VenueProfile)
+        }
+
+    # ---- read paths ------------------------------------------------------------------------
+
+    def venue_features(self, user_id: str | None, venue_ids: Ids, now: datetime) -> Columns:
+        """Every venue column, aligned with ``venue_ids``, from one store read."""
+        request = VenueRequest(user_id, _ids(venue_ids), epoch_seconds(now), now, self._attributes)
+        reads = ReadBatch()
+        finishers = [f.plan_venues(request, reads) for f in self.features.venue_features]
+        return self._finish(reads, request.now, finishers)
+
+    def item_features(
+        self,
+        user_id: str | None,
+        venue_id: str,
+        item_ids: Ids,
+        now: datetime,
+        cart: Sequence[str] = (),
+    ) -> Columns:
+        """Every item column, aligned with ``item_ids``, from one store read."""
+        request = ItemRequest(
+            user_id, venue_id, _ids(item_ids), tuple(cart), epoch_seconds(now), now
+        )
+        reads = ReadBatch()
+        finishers = [f.plan_items(request, reads) for f in self.features.item_features]
+        return self._finish(reads, request.now, finishers)
+
+    def _finish(self, reads: ReadBatch, now: float, finishers: list[Finish]) -> Columns:
+        results = self.store.read(reads, now)
+        columns: Columns = {}
+        for finish in finishers:
+            columns.update(finish(results))
+        return columns
+
+    def co_purchase(
+        self, venue_id: str, anchor_item_ids: Sequence[str], candidate_item_ids: Ids, now: datetime
+    ) -> FloatArray:
+        """For each candidate item, its co-purchase count summed over the anchors (0 when off)."""
+        ids = list(_ids(candidate_item_ids))
+        feature = self.features.get("co_purchase")
+        if not isinstance(feature, CoPurchase) or not ids:
+            return np.zeros(len(ids))
+        reads = ReadBatch()
+        anchors = dict.fromkeys(anchor_item_ids)
+        handles = [reads.map(feature.spec, venue_id, sub=a, fields=ids) for a in anchors]
+        results = self.store.read(reads, epoch_seconds(now))
+        return summed([results[h] for h in handles], ids)
+
+    def frequently_bought_with(
+        self, venue_id: str, anchor_item_ids: Sequence[str], now: datetime, limit: int = 20
+    ) -> tuple[list[str], FloatArray]:
+        """The items most often bought with the anchors (anchors excluded), strongest first."""
+        feature = self.features.get("co_purchase")
+        if not isinstance(feature, CoPurchase):
+            return [], np.zeros(0)
+        reads = ReadBatch()
+        anchors = list(dict.fromkeys(anchor_item_ids))
+        handles = [reads.map(feature.spec, venue_id, sub=a) for a in anchors]
+        results = self.store.read(reads, epoch_seconds(now))
+        maps = [results[h] for h in handles]
+        names = np.unique(np.concatenate([m.fields for m in maps] or [MapValues.empty().fields]))
+        names = names[~np.isin(names, anchors)]
+        totals = summed(maps, names.tolist())
+        order = np.lexsort((names, -totals))[:limit]
+        return names[order].tolist(), totals[order]

@@ -1,0 +1,203 @@
+"""A batch of reads answered by one store call (one Redis round trip), and typed results.
+
+Build a :class:`ReadBatch`, keep the handle of each read, run ``store.read(batch, now)`` and
+index the :class:`ReadResults` with the handles::
+
+    reads = ReadBatch()
+    history = reads.map(CUSTOMER_VENUES, user_id)
+    engagement = reads.counters(VENUE_ENGAGEMENT, venue_ids)
+    results = store.read(reads, now)
+    results[history].lookup(venue_ids)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from palate.features.store.specs import CounterSpec, MapSpec, SnapshotSpec, WindowSpec
+from palate.pipeline.candidates import BoolArray, FloatArray
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Handle(Generic[T]):
+    """The place of one read in its batch; indexing the results with it gives a ``T``."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class MapRead:
+    """One entity's map: every field, or only ``fields``."""
+
+    spec: MapSpec
+    entity_id: str
+    sub: str = ""
+    fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CounterRead:
+    """The counters of many entities (same ``sub`` for all)."""
+
+    spec: CounterSpec
+    entity_ids: tuple[str, ...]
+    sub: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRead:
+    """The window totals of many entities."""
+
+    spec: WindowSpec
+    entity_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRead:
+    """The active snapshot rows of many entities."""
+
+    spec: SnapshotSpec
+    entity_ids: tuple[str, ...]
+
+
+Read = MapRead | CounterRead | WindowRead | SnapshotRead
+
+
+@dataclass(frozen=True, slots=True)
+class MapValues:
+    """Fields of one map with their sums decayed to the read time and their latest event time.
+
+    >>> m = MapValues(np.array(["a", "b"]), np.array([2.0, 1.0]), np.array([10.0, 20.0]))
+    >>> [a.tolist() for a in m.lookup(["b", "zz"])]
+    [[1.0, 0.0], [20.0, nan]]
+    """
+
+    fields: npt.NDArray[np.str_]
+    values: FloatArray
+    last_ts: FloatArray
+
+    @classmethod
+    def empty(cls) -> MapValues:
+        """A map that holds nothing."""
+        return cls(np.empty(0, dtype=np.str_), np.empty(0), np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def lookup(self, keys: Sequence[str] | npt.NDArray[np.str_]) -> tuple[FloatArray, FloatArray]:
+        """Values (0 when absent) and latest event times (NaN when absent) aligned with ``keys``."""
+        where = self.positions(keys)
+        hit = where >= 0
+        values = np.zeros(len(where))
+        last = np.full(len(where), np.nan)
+        values[hit] = self.values[where[hit]]
+        last[hit] = self.last_ts[where[hit]]
+        return values, last
+
+    def positions(self, keys: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
+        """Index of each key among ``fields``, -1 when absent."""
+        index = {name: at for at, name in enumerate(self.fields.tolist())}
+        return np.fromiter((index.get(key, -1) for key in keys), dtype=np.intp, count=len(keys))
+
+    def total(self) -> float:
+        """Sum of every field's decayed value."""
+        return float(self.values.sum())
+
+
+@dataclass(frozen=True, slots=True)
+class CounterValues:
+    """Decayed slot values, one row per requested entity (zeros when absent)."""
+
+    slots: tuple[str, ...]
+    values: FloatArray
+    last_ts: FloatArray
+
+    def column(self, slot: str) -> FloatArray:
+        """One slot's values for every entity."""
+        return self.values[:, self.slots.index(slot)]
+
+    @property
+    def found(self) -> BoolArray:
+        """Entities that have any state."""
+        return ~np.isnan(self.last_ts)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRows:
+    """Rows of the active snapshot version, aligned with the requested entities.
+
+    ``version`` is None when no version was ever activated; rows of absent entities are NaN.
+    """
+
+    columns: tuple[str, ...]
+    values: npt.NDArray[np.float32]
+    found: BoolArray
+    version: int | None
+
+    def column(self, name: str) -> npt.NDArray[np.float32]:
+        """One column for every entity; a column the active version lacks reads as NaN."""
+        if name not in self.columns:
+            return np.full(len(self.found), np.nan, dtype=np.float32)
+        return self.values[:, self.columns.index(name)]
+
+
+def _ids(entity_ids: Sequence[str] | npt.NDArray[np.str_]) -> tuple[str, ...]:
+    if isinstance(entity_ids, np.ndarray):
+        return tuple(entity_ids.tolist())
+    return tuple(entity_ids)
+
+
+EntityIds = Sequence[str] | npt.NDArray[np.str_]
+
+
+@dataclass(slots=True)
+class ReadBatch:
+    """Reads to be answered together."""
+
+    reads: list[Read] = field(default_factory=list)
+
+    def _add(self, read: Read) -> int:
+        self.reads.append(read)
+        return len(self.reads) - 1
+
+    def map(
+        self, spec: MapSpec, entity_id: str, sub: str = "", fields: Sequence[str] | None = None
+    ) -> Handle[MapValues]:
+        """One entity's map (only ``fields`` when given, in that order)."""
+        chosen = None if fields is None else tuple(fields)
+        return Handle(self._add(MapRead(spec, entity_id, sub, chosen)))
+
+    def counters(
+        self, spec: CounterSpec, entity_ids: EntityIds, sub: str = ""
+    ) -> Handle[CounterValues]:
+        """Counters of each entity."""
+        return Handle(self._add(CounterRead(spec, _ids(entity_ids), sub)))
+
+    def windows(self, spec: WindowSpec, entity_ids: EntityIds) -> Handle[FloatArray]:
+        """Totals at the read time: one row per entity, one column per ring of the spec."""
+        return Handle(self._add(WindowRead(spec, _ids(entity_ids))))
+
+    def snapshot(self, spec: SnapshotSpec, entity_ids: EntityIds) -> Handle[SnapshotRows]:
+        """Active snapshot rows of each entity."""
+        return Handle(self._add(SnapshotRead(spec, _ids(entity_ids))))
+
+    def __len__(self) -> int:
+        return len(self.reads)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResults:
+    """Answers in the order of the batch's reads."""
+
+    answers: tuple[object, ...]
+
+    def __getitem__(self, handle: Handle[T]) -> T:
+        answer: T = self.answers[handle.index]  # type: ignore[assignment]
+        return answer

@@ -1,0 +1,192 @@
+"""``POST /v1/events`` and ``GET /v1/events/stats``.
+
+The body is read and parsed here rather than by a FastAPI body model: a model would reject
+the whole batch for one bad event, and its per-request overhead matters at 1,000 events a
+request. The Ingestor validates each event on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from palate.serving.dependencies import SettingsDep
+from palate.serving.ingestion import Ingestor, IngestUnavailableError
+from palate.serving.schemas import ErrorResponse
+
+router = APIRouter(tags=["events"])
+
+EVENTS_EXAMPLE: dict[str, Any] = {
+    "events": [
+        {
+            "type": "impression",
+            "event_id": "3f0b6c1e-0001",
+            "user_id": "u42",
+            "ts": "2026-09-18T17:30:05+03:00",
+            "location": {"lat": 60.1699, "lon": 24.9384},
+            "request_id": "9c1d0e7f5a",
+            "premise": "discovery",
+            "entity_kind": "venue",
+            "entity_id": "v17",
+            "position": 0,
+        },
+        {
+            "type": "click",
+            "event_id": "3f0b6c1e-0002",
+            "user_id": "u42",
+            "ts": "2026-09-18T17:30:09+03:00",
+            "request_id": "9c1d0e7f5a",
+            "entity_kind": "venue",
+            "entity_id": "v17",
+        },
+        {
+            "type": "add_to_cart",
+            "event_id": "3f0b6c1e-0003",
+            "user_id": "u42",
+            "ts": "2026-09-18T17:31:00+03:00",
+            "venue_id": "v17",
+            "item_id": "i301",
+            "quantity": 2,
+        },
+        {
+            "type": "order",
+            "event_id": "3f0b6c1e-0004",
+            "user_id": "u42",
+            "ts": "2026-09-18T17:33:40+03:00",
+            "order_id": "o9001",
+            "venue_id": "v17",
+            "total": 24.8,
+            "lines": [{"item_id": "i301", "quantity": 2, "unit_price": 12.4}],
+        },
+    ]
+}
+
+_REQUEST_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            '`{"events": [...]}`, at most `ingest.max_batch` events. Each event has `type` '
+            "(impression | click | add_to_cart | order), `event_id`, `user_id`, `ts` "
+            "(ISO 8601 with a UTC offset), an optional `location` {lat, lon}, and the fields "
+            "of its type; unknown fields are rejected."
+        ),
+        "content": {"application/json": {"example": EVENTS_EXAMPLE}},
+    }
+}
+
+
+class EventResult(BaseModel):
+    """What happened to one event; ``reason`` names the offending field when rejected."""
+
+    event_id: str | None
+    status: str = Field(description="accepted | duplicate | rejected")
+    reason: str | None = None
+    fields: list[dict[str, str]] | None = None
+
+
+class IngestResponse(BaseModel):
+    """One result per event, in request order, and the totals."""
+
+    results: list[EventResult]
+    accepted: int
+    duplicates: int
+    rejected: int
+
+
+def _ingestor(request: Request) -> Ingestor:
+    ingestor: Ingestor = request.app.state.ingestor
+    return ingestor
+
+
+IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _error(status: int, message: str, field: str | None = None) -> Response:
+    fields = [] if field is None else [{"field": field, "message": message}]
+    return _json({"error": message, "fields": fields}, status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLargeError
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _events_of(payload: object) -> list[object] | Response:
+    """The ``events`` list, or the 422 for a body of the wrong shape."""
+    if not isinstance(payload, dict):
+        return _error(422, "the body must be a JSON object with an events list", "body")
+    unknown = sorted(set(payload) - {"events"})
+    if unknown:
+        return _error(422, "unknown field", unknown[0])
+    events = payload.get("events")
+    if not isinstance(events, list):
+        return _error(422, "required, a list of events", "events")
+    return events
+
+
+@router.post(
+    "/v1/events",
+    response_model=IngestResponse,
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not JSON"},
+        413: {"model": ErrorResponse, "description": "Too many events or too many bytes"},
+        422: {"model": ErrorResponse, "description": 'The body is not {"events": [...]}'},
+        503: {"model": ErrorResponse, "description": "Nothing accepted; retry the batch"},
+    },
+    openapi_extra=_REQUEST_DOC,
+    summary="Ingest a batch of behaviour events",
+)
+async def post_events(request: Request, settings: SettingsDep, ingestor: IngestorDep) -> Response:
+    """Validate each event on its own; accepted events are durable before this replies.
+
+    Sending a batch again is safe: events already accepted come back ``duplicate``.
+    """
+    limits = settings.ingest
+    try:
+        body = await _read_body(request, limits.max_body_bytes)
+    except _BodyTooLargeError:
+        return _error(
+            413, f"body larger than {limits.max_body_bytes} bytes (ingest.max_body_bytes)"
+        )
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _error(400, "malformed JSON body")
+    events = _events_of(payload)
+    if isinstance(events, Response):
+        return events
+    if len(events) > limits.max_batch:
+        message = f"{len(events)} events; at most {limits.max_batch} per request (ingest.max_batch)"
+        return _error(413, message, "events")
+    try:
+        report = await run_in_threadpool(ingestor.ingest, events)
+    except IngestUnavailableError as error:
+        return _error(503, str(error))
+    return _json(report.as_dict())
+
+
+@router.get("/v1/events/stats", summary="What this process has ingested and applied")
+async def event_stats(ingestor: IngestorDep) -> dict[str, Any]:
+    """Counts since start, the write-ahead log lane, and the Redis stream when used."""
+    return await run_in_threadpool(ingestor.stats)
