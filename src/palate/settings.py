@@ -72,6 +72,16 @@ class HeuristicSettings(Section):
     eta_km_per_min: float = 0.25
 
 
+class RankerSettings(Section):
+    """The learned venue ranker and how servers pick up promoted models."""
+
+    model_name: str = "venue_ranker"
+    top_k: int = Field(default=200, ge=1)
+    compiled: bool = True
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    max_ndcg_drop: float = Field(default=0.01, ge=0)
+
+
 class IngestSettings(Section):
     """``POST /v1/events``: limits, the write-ahead log and event-id deduplication."""
 
@@ -111,6 +121,7 @@ class Settings(BaseSettings):
     simulation: SimulationSettings = SimulationSettings()
     discovery: DiscoverySettings = DiscoverySettings()
     heuristic: HeuristicSettings = HeuristicSettings()
+    ranker: RankerSettings = RankerSettings()
     ingest: IngestSettings = IngestSettings()
     redis: RedisSettings = RedisSettings()
 

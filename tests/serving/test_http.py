@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -114,10 +115,13 @@ def test_trace_lists_every_stage(server: RunningServer, catalog: Catalog) -> Non
     body = {"user_id": "u1", "location": {"lat": where.lat, "lon": where.lon}, "trace": True}
     with server.client() as client:
         stages = client.post("/v1/discovery", json=body).json()["trace"]
+    assert stages[4]["skipped"]  # no model promoted yet: the heuristic serves, not degraded
     assert [s["stage"] for s in stages] == [
         "deliverable_venues",
         "not_temporarily_closed",
-        "order_history",
+        "request_context",
+        "online_features",
+        "learned",
         "heuristic",
         "top_k",
     ]
@@ -148,5 +152,14 @@ def test_logs_are_json_with_the_request_id(server: RunningServer) -> None:
             headers={"x-request-id": "trace-me-123"},
         )
     assert reply.headers["x-request-id"] == "trace-me-123"
-    lines = [orjson.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
-    assert any(line.get("request_id") == "trace-me-123" for line in lines)
+
+    def logged() -> bool:
+        lines = server.log_text().splitlines()
+        records = [orjson.loads(line) for line in lines if line.startswith("{")]
+        return any(record.get("request_id") == "trace-me-123" for record in records)
+
+    # the access log line is written just after the response is sent
+    deadline = time.monotonic() + 5
+    while not logged() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert logged()

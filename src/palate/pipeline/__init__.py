@@ -5,7 +5,7 @@ from __future__ import annotations
 from palate.pipeline.candidates import Candidates
 from palate.pipeline.runner import Pipeline, PipelineResult, StageError
 from palate.pipeline.stages import CandidateSource, Filter, Hydrator, Scorer, Selector
-from palate.pipeline.trace import StageTrace, Trace
+from palate.pipeline.trace import StageNotApplicableError, StageTrace, Trace
 
 __all__ = [
     "CandidateSource",
@@ -17,6 +17,7 @@ __all__ = [
     "Scorer",
     "Selector",
     "StageError",
+    "StageNotApplicableError",
     "StageTrace",
     "Trace",
 ]

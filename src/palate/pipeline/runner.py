@@ -16,7 +16,7 @@ import numpy as np
 
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import CandidateSource, Filter, Hydrator, Scorer, Selector
-from palate.pipeline.trace import StageTrace, Trace
+from palate.pipeline.trace import StageNotApplicableError, StageTrace, Trace
 
 Q = TypeVar("Q")
 
@@ -154,5 +154,6 @@ class Pipeline(Generic[Q]):
                 count_out=len(after),
                 error=None if error is None else type(error).__name__,
                 over_budget=budget is not None and duration_us > budget,
+                skipped=isinstance(error, StageNotApplicableError),
             )
         )

@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class StageNotApplicableError(RuntimeError):
+    """Raised by a stage that has nothing to do for this request (e.g. no model promoted yet).
+
+    The runner moves on as for a failure, but the response is not degraded by it.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class StageTrace:
     """One stage's record in a run."""
@@ -16,6 +23,7 @@ class StageTrace:
     count_out: int
     error: str | None = None
     over_budget: bool = False
+    skipped: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form for responses and logs."""
@@ -27,6 +35,7 @@ class StageTrace:
             "out": self.count_out,
             "error": self.error,
             "over_budget": self.over_budget,
+            "skipped": self.skipped,
         }
 
 
@@ -39,9 +48,11 @@ class Trace:
     @property
     def degraded(self) -> bool:
         """True when any stage failed and was skipped or replaced by a fallback."""
-        return any(s.error is not None for s in self.stages)
+        return any(s.error is not None and not s.skipped for s in self.stages)
 
     @property
     def degraded_reasons(self) -> list[str]:
         """``stage:error`` for every failed stage."""
-        return [f"{s.stage}:{s.error}" for s in self.stages if s.error is not None]
+        return [
+            f"{s.stage}:{s.error}" for s in self.stages if s.error is not None and not s.skipped
+        ]

@@ -18,8 +18,8 @@ HEURISTIC_FEATURES = (
     "prep_time_min",
     "rating",
     "rating_count",
-    "venue_orders",
-    "user_venue_orders",
+    "pop_orders_7d",
+    "cv_orders",
 )
 
 
@@ -68,9 +68,9 @@ class HeuristicScorer:
             w.rating_prior_mean,
             w.rating_prior_count,
         )
-        popularity = np.log1p(candidates.feature("venue_orders"))
+        popularity = np.log1p(np.maximum(candidates.feature("pop_orders_7d"), 0.0))
         peak = float(popularity.max()) if len(popularity) else 0.0
-        habit = np.log1p(candidates.feature("user_venue_orders"))
+        habit = np.log1p(np.maximum(candidates.feature("cv_orders"), 0.0))
         result: FloatArray = (
             -w.distance * eta_min / 30.0
             + w.rating * (rating - w.rating_prior_mean)

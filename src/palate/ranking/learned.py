@@ -24,6 +24,7 @@ import numpy.typing as npt
 from palate.domain.requests import RankingRequest
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import Scorer
+from palate.pipeline.trace import StageNotApplicableError
 from palate.ranking.compiled import FloatMatrix, Predictor, load_predictor
 from palate.ranking.model_store import ModelVersion
 
@@ -33,8 +34,8 @@ Rows = npt.NDArray[np.integer[Any]]
 _SERVED: ContextVar[ModelVersion | None] = ContextVar("served_model", default=None)
 
 
-class ModelUnavailableError(RuntimeError):
-    """No model is loaded yet: the pipeline falls back to the next scorer."""
+class ModelUnavailableError(StageNotApplicableError):
+    """No model is loaded yet: the next scorer serves, and the answer is not degraded."""
 
 
 class MissingFeaturesError(KeyError):

@@ -8,6 +8,8 @@ from palate.catalog.index import VenueIndex
 from palate.domain.requests import RankingRequest
 from palate.pipeline.candidates import Candidates
 
+SOURCE_FEATURES = ("distance_m", "rating", "rating_count", "prep_time_min", "price_level")
+
 
 class DeliverableVenues:
     """Geo + opening-hours lookup in the serving index, with the venue attributes it holds."""

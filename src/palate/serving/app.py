@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 
 from palate.observability.metrics import Metrics
+from palate.ranking.hot_swap import ModelWatcher
+from palate.ranking.learned import load_model
+from palate.ranking.model_store import FileModelStore
 from palate.serving import catalog_api, discovery, health, ingest
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
-from palate.serving.ingestion import build_ingestor, ingest_lifespan
+from palate.serving.ingestion import Ingestor, build_ingestor
 from palate.serving.middleware import ObservabilityMiddleware
 from palate.serving.state import ServingState, load_state
 from palate.settings import Settings, load_settings
@@ -23,14 +32,14 @@ orders it led to."""
 def create_app(settings: Settings, state: ServingState) -> FastAPI:
     """A FastAPI app serving ``state`` under ``settings``."""
     metrics = Metrics()
-    # Feature write paths (order history, the online store) join this list.
-    ingestor = build_ingestor(settings, state, metrics, on_accepted=[])
+    # Accepted events update the online features before the reply (memory) or via the stream.
+    ingestor = build_ingestor(settings, state, metrics, on_accepted=[feature_writer(state)])
     app = FastAPI(
         title="Palate",
         version="0.1.0",
         description=DESCRIPTION,
         default_response_class=ORJSONResponse,
-        lifespan=ingest_lifespan(ingestor),
+        lifespan=serving_lifespan(settings, state, ingestor),
     )
     app.state.settings = settings
     app.state.palate = state
@@ -46,6 +55,49 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
         ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
     )
     return app
+
+
+def feature_writer(state: ServingState) -> Callable[[Any], None]:
+    """The online features' write path as an ingestion callback."""
+
+    def write(events: Any) -> None:
+        state.features.ingest(events)
+
+    return write
+
+
+def model_watcher(settings: Settings, state: ServingState) -> ModelWatcher:
+    """Polls the registry and hot-swaps promoted Discovery models into ``state.models``."""
+    ranker = settings.ranker
+    return ModelWatcher(
+        FileModelStore.in_data_dir(settings.data.dir),
+        ranker.model_name,
+        state.models,
+        interval_s=ranker.poll_interval_s,
+        loader=functools.partial(load_model, compiled=ranker.compiled),
+    )
+
+
+def serving_lifespan(
+    settings: Settings, state: ServingState, ingestor: Ingestor
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """Recover ingestion and load the current model before serving; stop both after."""
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        watcher = model_watcher(settings, state)
+        await asyncio.to_thread(ingestor.start)
+        await asyncio.to_thread(watcher.poll)
+        watcher.start()
+        try:
+            yield
+        finally:
+            watcher.stop()
+            await asyncio.to_thread(ingestor.stop)
+            await asyncio.to_thread(state.editor.checkpoint)
+            state.changelog.truncate()
+
+    return lifespan
 
 
 def app_from_environment() -> FastAPI:

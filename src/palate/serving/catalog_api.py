@@ -20,6 +20,7 @@ from palate.serving.catalog_schemas import (
 from palate.serving.dependencies import SettingsDep, StateDep
 from palate.serving.errors import InvalidFieldError
 from palate.serving.schemas import ErrorResponse
+from palate.serving.state import venue_attributes
 
 router = APIRouter(tags=["catalog"])
 
@@ -51,6 +52,7 @@ async def put_venues(body: VenuesBody, state: StateDep, _: AdminDep) -> UpsertRe
     except UnknownEntityError as exc:
         raise _unknown(exc, "venues") from exc
     state.changelog.append("venues", body.model_dump(mode="json"))
+    state.features.update_attributes(venue_attributes(state.catalog))
     return UpsertResult(upserted=count)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import ORJSONResponse
 
 from palate.domain.geo import Location
 from palate.domain.requests import RankingRequest
+from palate.ranking.learned import served_model
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.errors import InvalidFieldError
 from palate.serving.schemas import (
@@ -22,6 +23,14 @@ from palate.serving.schemas import (
 from palate.settings import Settings
 
 router = APIRouter(tags=["premises"])
+
+
+def served_model_version(scorer: str) -> str | None:
+    """The registry version that ranked this request, when the learned scorer did."""
+    if scorer != "learned":
+        return None
+    version = served_model()
+    return None if version is None else version.version
 
 
 def to_ranking_request(body: DiscoveryRequest, settings: Settings) -> RankingRequest:
@@ -76,6 +85,7 @@ async def discovery(
         "venues": venues,
         "degraded": result.trace.degraded,
         "scorer": result.scorer,
+        "model_version": served_model_version(result.scorer),
     }
     if body.trace:
         payload["trace"] = [stage.as_dict() for stage in result.trace.stages]

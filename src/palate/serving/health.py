@@ -22,7 +22,7 @@ async def readyz(state: StateDep) -> dict[str, object]:
         "status": "ready",
         "venues": len(state.index.venue_ids),
         "items": len(state.catalog.items),
-        "customers_with_orders": state.history.customer_count,
+        "model": state.models.version,
     }
 
 

@@ -56,6 +56,7 @@ class StageOut(BaseModel):
     count_out: int = Field(alias="out")
     error: str | None
     over_budget: bool
+    skipped: bool = False
 
 
 class DiscoveryResponse(BaseModel):
@@ -65,6 +66,7 @@ class DiscoveryResponse(BaseModel):
     venues: list[RankedVenue]
     degraded: bool = False
     scorer: str
+    model_version: str | None = None
     trace: list[StageOut] | None = None
 
 

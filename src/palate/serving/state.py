@@ -1,9 +1,11 @@
-"""Everything a serving process holds in memory, and how it is loaded from the data directory."""
+"""Everything a serving process holds, and how it is loaded from the data directory."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,28 +19,35 @@ from palate.catalog.store import load_catalog
 from palate.domain.catalog import Catalog
 from palate.domain.requests import RankingRequest
 from palate.events.log import EventLog
-from palate.features.history import OrderHistory
+from palate.features.feature_set import FeatureSet
+from palate.features.service import FeatureService
+from palate.features.store.registry import open_store
+from palate.features.venue_attributes import VenueAttributes
 from palate.pipeline import Pipeline
 from palate.pipeline.candidates import IntArray
 from palate.premises.discovery import discovery_pipeline
 from palate.ranking.heuristic import HeuristicWeights
+from palate.ranking.hot_swap import ModelHolder
 from palate.settings import HeuristicSettings, Settings
 
 CATALOG_DIR = "catalog"
 EVENTS_DIR = "events"
 CATALOG_CHANGES = "catalog-changes.jsonl"
+WARM_MARKER = "features:warmed"
+log = logging.getLogger("palate.state")
 
 
 @dataclass(slots=True)
 class ServingState:
-    """The catalog, its serving index, the behavioural features and the premise pipelines."""
+    """The catalog, its serving index, the online features, models and the premise pipelines."""
 
     catalog: Catalog
     index: VenueIndex
-    history: OrderHistory
+    features: FeatureService
     editor: CatalogEditor
     changelog: CatalogChangelog
     discovery: Pipeline[RankingRequest]
+    models: ModelHolder = field(default_factory=ModelHolder)
 
 
 def weights_from(settings: HeuristicSettings) -> HeuristicWeights:
@@ -65,39 +74,85 @@ def venue_positions(index: VenueIndex, venue_ids: pa.Array | pa.ChunkedArray) ->
     return positions
 
 
+def venue_attributes(catalog: Catalog) -> VenueAttributes:
+    """The venue facts the features need (cuisines, categories, price level)."""
+    venues = catalog.venues.values()
+    return VenueAttributes.build(
+        cuisines={v.id: v.cuisines for v in venues},
+        categories={v.id: v.categories for v in venues},
+        price_levels={v.id: v.price_level for v in venues},
+    )
+
+
+def open_features(settings: Settings, catalog: Catalog) -> FeatureService:
+    """The feature service on the configured store: Redis when a URL is set, else memory."""
+    if settings.redis.url:
+        store = open_store("redis", url=settings.redis.url, namespace=settings.redis.key_prefix)
+    else:
+        store = open_store("memory")
+    return FeatureService(store, FeatureSet.from_config(None), attributes=venue_attributes(catalog))
+
+
 def build_state(
-    catalog: Catalog, orders: pa.Table, settings: Settings, data_dir: Path | None = None
+    catalog: Catalog,
+    settings: Settings,
+    data_dir: Path | None = None,
+    models: ModelHolder | None = None,
 ) -> ServingState:
-    """Index the catalog and count the orders (columns ``user_id`` and ``venue_id``).
+    """Index the catalog and wire the premises; features start empty (see :func:`warm_features`).
 
     With a ``data_dir`` catalog changes are logged there and checkpointed into its catalog.
     """
     index = VenueIndex.build(catalog)
-    history = OrderHistory.from_orders(
-        orders.column("user_id").to_numpy(zero_copy_only=False),
-        venue_positions(index, orders.column("venue_id")),
-        n_venues=len(index.venue_ids),
-    )
+    features = open_features(settings, catalog)
     editor = CatalogEditor(catalog, index, None if data_dir is None else data_dir / CATALOG_DIR)
     changes_path = (data_dir or Path(tempfile.mkdtemp(prefix="palate-"))) / CATALOG_CHANGES
-    pipeline = discovery_pipeline(index, history, editor, weights_from(settings.heuristic))
+    holder = models or ModelHolder()
+    pipeline = discovery_pipeline(
+        index,
+        features,
+        editor,
+        weights_from(settings.heuristic),
+        models=holder,
+        top_k=settings.ranker.top_k,
+    )
     return ServingState(
         catalog=catalog,
         index=index,
-        history=history,
+        features=features,
         editor=editor,
         changelog=CatalogChangelog(changes_path),
         discovery=pipeline,
+        models=holder,
     )
 
 
+def warm_features(state: ServingState, settings: Settings, events: EventLog) -> int:
+    """Feed the event log into the online features (once per Redis, every start in memory)."""
+    if settings.redis.url:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis.url)
+        if not client.set(f"{settings.redis.key_prefix}:{WARM_MARKER}", "1", nx=True):
+            return 0  # another replica (or an earlier start) already warmed the shared store
+    started = time.perf_counter()
+    table = events.read()
+    if table.num_rows:
+        state.features.ingest(table)
+        state.features.refresh_snapshots(table, table.column("ts")[-1].as_py())
+    log.info(
+        "features warmed",
+        extra={"events": table.num_rows, "seconds": round(time.perf_counter() - started, 2)},
+    )
+    return int(table.num_rows)
+
+
 def load_state(settings: Settings, data_dir: Path | None = None) -> ServingState:
-    """Load the catalog and the event log's orders from the data directory."""
+    """Load the catalog, replay catalog changes, and warm the features from the event log."""
     root = data_dir or settings.data.dir
-    catalog = load_catalog(root / CATALOG_DIR)
-    orders = EventLog(root / EVENTS_DIR).read(types=["order"], columns=["user_id", "venue_id"])
-    state = build_state(catalog, orders, settings, data_dir=root)
+    state = build_state(load_catalog(root / CATALOG_DIR), settings, data_dir=root)
     replay_catalog_changes(state)
+    warm_features(state, settings, EventLog(root / EVENTS_DIR))
     return state
 
 
@@ -112,3 +167,4 @@ def replay_catalog_changes(state: ServingState) -> None:
     if replayed:
         state.editor.checkpoint()
         state.changelog.truncate()
+        state.features.update_attributes(venue_attributes(state.catalog))
