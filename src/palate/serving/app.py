@@ -89,9 +89,13 @@ def serving_lifespan(
         await asyncio.to_thread(ingestor.start)
         await asyncio.to_thread(watcher.poll)
         watcher.start()
+        if state.broadcast is not None:
+            state.broadcast.start(state.apply_remote_change)
         try:
             yield
         finally:
+            if state.broadcast is not None:
+                state.broadcast.stop()
             watcher.stop()
             await asyncio.to_thread(ingestor.stop)
             await asyncio.to_thread(state.editor.checkpoint)

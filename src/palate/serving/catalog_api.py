@@ -20,7 +20,6 @@ from palate.serving.catalog_schemas import (
 from palate.serving.dependencies import SettingsDep, StateDep
 from palate.serving.errors import InvalidFieldError
 from palate.serving.schemas import ErrorResponse
-from palate.serving.state import venue_attributes
 
 router = APIRouter(tags=["catalog"])
 
@@ -51,8 +50,7 @@ async def put_venues(body: VenuesBody, state: StateDep, _: AdminDep) -> UpsertRe
         count = state.editor.upsert_venues(v.to_domain() for v in body.venues)
     except UnknownEntityError as exc:
         raise _unknown(exc, "venues") from exc
-    state.changelog.append("venues", body.model_dump(mode="json"))
-    state.features.update_attributes(venue_attributes(state.catalog))
+    state.record_catalog_change("venues", body.model_dump(mode="json"))
     return UpsertResult(upserted=count)
 
 
@@ -63,7 +61,7 @@ async def put_items(body: ItemsBody, state: StateDep, _: AdminDep) -> UpsertResu
         count = state.editor.upsert_items(i.to_domain() for i in body.items)
     except UnknownEntityError as exc:
         raise _unknown(exc, "items") from exc
-    state.changelog.append("items", body.model_dump(mode="json"))
+    state.record_catalog_change("items", body.model_dump(mode="json"))
     return UpsertResult(upserted=count)
 
 
@@ -71,7 +69,7 @@ async def put_items(body: ItemsBody, state: StateDep, _: AdminDep) -> UpsertResu
 async def put_banners(body: BannersBody, state: StateDep, _: AdminDep) -> UpsertResult:
     """Add or replace banners (bulk)."""
     count = state.editor.upsert_banners(b.to_domain() for b in body.banners)
-    state.changelog.append("banners", body.model_dump(mode="json"))
+    state.record_catalog_change("banners", body.model_dump(mode="json"))
     return UpsertResult(upserted=count)
 
 
@@ -79,7 +77,7 @@ async def put_banners(body: BannersBody, state: StateDep, _: AdminDep) -> Upsert
 async def put_categories(body: CategoriesBody, state: StateDep, _: AdminDep) -> UpsertResult:
     """Add or replace food categories (bulk)."""
     count = state.editor.upsert_categories(c.to_domain() for c in body.categories)
-    state.changelog.append("categories", body.model_dump(mode="json"))
+    state.record_catalog_change("categories", body.model_dump(mode="json"))
     return UpsertResult(upserted=count)
 
 
@@ -91,7 +89,7 @@ async def patch_venue(
     if venue_id not in state.catalog.venues:
         raise HTTPException(404, f"unknown venue {venue_id!r}")
     apply_venue_patch(state.editor, venue_id, body)
-    state.changelog.append(
+    state.record_catalog_change(
         "venue_patch", {"venue_id": venue_id, **body.model_dump(mode="json", exclude_unset=True)}
     )
     return {"venue_id": venue_id, "status": state.catalog.venues[venue_id].status.value}
@@ -105,7 +103,7 @@ async def patch_item(
     if item_id not in state.catalog.items:
         raise HTTPException(404, f"unknown item {item_id!r}")
     state.editor.set_item_availability(item_id, body.available)
-    state.changelog.append("item_patch", {"item_id": item_id, "available": body.available})
+    state.record_catalog_change("item_patch", {"item_id": item_id, "available": body.available})
     return {"item_id": item_id, "available": body.available}
 
 

@@ -7,6 +7,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,7 @@ from palate.pipeline.candidates import IntArray
 from palate.premises.discovery import discovery_pipeline
 from palate.ranking.heuristic import HeuristicWeights
 from palate.ranking.hot_swap import ModelHolder
+from palate.serving.catalog_sync import CatalogBroadcast
 from palate.settings import HeuristicSettings, Settings
 
 CATALOG_DIR = "catalog"
@@ -48,6 +50,23 @@ class ServingState:
     changelog: CatalogChangelog
     discovery: Pipeline[RankingRequest]
     models: ModelHolder = field(default_factory=ModelHolder)
+    broadcast: CatalogBroadcast | None = None
+
+    def record_catalog_change(self, op: str, body: Any) -> None:
+        """Log a change durably, refresh the features' venue facts, tell the other replicas."""
+        self.changelog.append(op, body)
+        if op == "venues":
+            self.features.update_attributes(venue_attributes(self.catalog))
+        if self.broadcast is not None:
+            self.broadcast.publish(op, body)
+
+    def apply_remote_change(self, op: str, body: Any) -> None:
+        """A change another replica made: apply it here too."""
+        from palate.serving.catalog_api import apply_change
+
+        apply_change(self.editor, op, body)
+        if op == "venues":
+            self.features.update_attributes(venue_attributes(self.catalog))
 
 
 def weights_from(settings: HeuristicSettings) -> HeuristicWeights:
@@ -124,7 +143,17 @@ def build_state(
         changelog=CatalogChangelog(changes_path),
         discovery=pipeline,
         models=holder,
+        broadcast=catalog_broadcast(settings),
     )
+
+
+def catalog_broadcast(settings: Settings) -> CatalogBroadcast | None:
+    """Catalog changes fan out to the other replicas when Redis is configured."""
+    if not settings.redis.url:
+        return None
+    import redis
+
+    return CatalogBroadcast(redis.Redis.from_url(settings.redis.url), settings.redis.key_prefix)
 
 
 def warm_features(state: ServingState, settings: Settings, events: EventLog) -> int:
