@@ -1,0 +1,35 @@
+"""The open-loop load generator against a real server: every request is answered and timed."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+
+from palate.serving.loadgen import constant_rate, encode_post
+from tests.servers import RunningServer
+
+pytestmark = pytest.mark.integration
+
+
+def test_constant_rate_sends_on_schedule_and_times_every_request(server: RunningServer) -> None:
+    url = urlsplit(server.base_url)
+    assert url.hostname is not None
+    assert url.port is not None
+    good = orjson.dumps({"user_id": "u1", "location": {"lat": 60.17, "lon": 24.94}})
+    bad = orjson.dumps({"user_id": "u1"})
+    requests = [encode_post(url.hostname, "/v1/discovery", body) for body in (good, good, bad)]
+    result = constant_rate(url.hostname, url.port, requests, rate=60, duration_s=1.0, connections=4)
+    assert len(result.latencies_s) + result.errors == 60
+    assert result.errors == 20  # every third request is invalid and answered 422
+    assert 0 < result.percentile_ms(50) <= result.percentile_ms(99)
+    assert set(result.row()) == {
+        "rate",
+        "achieved",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "p99.9_ms",
+        "errors",
+    }
