@@ -23,6 +23,8 @@ DataOption = Annotated[
     Path | None, typer.Option("--data", help="Data directory (default: [data].dir)")
 ]
 
+StepOption = Annotated[int, typer.Option(help="Replay step of the point-in-time features, minutes")]
+
 
 def _settings(config: Path | None, data: Path | None) -> Settings:
     settings = load_settings(config)
@@ -104,18 +106,66 @@ def replay(
 
 
 @app.command()
+def train(
+    config: ConfigOption = None,
+    data: DataOption = None,
+    promote: Annotated[bool, typer.Option(help="Promote the new version for serving")] = False,
+    trees: Annotated[
+        int, typer.Option(help="Most boosting rounds (early stopping may stop sooner)")
+    ] = 300,
+    sample: Annotated[float, typer.Option(help="Share of requests to learn from")] = 1.0,
+    step_minutes: Annotated[
+        int, typer.Option(help="Replay step of the point-in-time features")
+    ] = 60,
+) -> None:
+    """Train the LambdaMART venue ranker from the event log, register it (and promote it)."""
+    from palate.training.venue_ranker.commands import run_train
+
+    settings = _settings(config, data)
+    typer.echo(
+        run_train(settings, promote=promote, trees=trees, sample=sample, step_minutes=step_minutes)
+    )
+
+
+@app.command()
+def evaluate(
+    config: ConfigOption = None,
+    data: DataOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: <data>/reports)")
+    ] = None,
+    sample: Annotated[float, typer.Option(help="Share of requests to evaluate on")] = 1.0,
+    step_minutes: Annotated[
+        int, typer.Option(help="Replay step of the point-in-time features")
+    ] = 60,
+) -> None:
+    """Offline evaluation of venue ranking: baselines, the learned model and (simulated) oracle."""
+    from palate.training.venue_ranker.commands import run_evaluate
+
+    settings = _settings(config, data)
+    from palate.simulate.oracle import load_oracle
+
+    oracle = load_oracle(settings.data.dir)
+    typer.echo(
+        run_evaluate(settings, out=out, sample=sample, step_minutes=step_minutes, oracle=oracle)
+    )
+
+
+@app.command()
 def demo(
     config: ConfigOption = None,
     data: DataOption = None,
     fresh: Annotated[bool, typer.Option(help="Simulate again even if data exists")] = False,
 ) -> None:
-    """The demo marketplace: simulate a city, build the indexes, serve on 127.0.0.1:8000."""
+    """The demo marketplace: simulate a city, train and promote the ranker, serve on :8000."""
     from palate.serving.server import run_server
     from palate.simulate.write import run_simulation
+    from palate.training.venue_ranker.commands import ensure_demo_model
 
     settings = _settings(config, data)
     if fresh or not (settings.data.dir / "catalog").exists():
         typer.echo(run_simulation(settings))
+    typer.echo(ensure_demo_model(settings, retrain=fresh))
     run_server(settings, show_banner=True)
 
 

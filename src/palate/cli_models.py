@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from palate.ranking.heuristic import HEURISTIC_FEATURES
 from palate.ranking.model_store import (
     DEFAULT_MAX_NDCG_DROP,
     FileModelStore,
@@ -39,7 +38,9 @@ NameOption = Annotated[str, typer.Option("--name", help="Model name in the regis
 
 def serving_features() -> tuple[str, ...]:
     """The feature columns the Discovery pipeline hydrates, which a promoted model may use."""
-    return (*HEURISTIC_FEATURES, "price_level")
+    from palate.premises.discovery import DISCOVERY_FEATURES
+
+    return DISCOVERY_FEATURES
 
 
 def _store(config: Path | None, data: Path | None) -> FileModelStore:

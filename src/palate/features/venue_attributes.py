@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from palate.domain.catalog import Catalog
 from palate.pipeline.candidates import FloatArray, IntArray
 
 VenueIds = Sequence[str] | npt.NDArray[np.str_]
@@ -111,3 +112,13 @@ class VenueAttributes:
         return np.fromiter(
             (levels.get(v, np.nan) for v in venue_ids), dtype=np.float64, count=len(venue_ids)
         )
+
+
+def attributes_of(catalog: Catalog) -> VenueAttributes:
+    """The venue facts the features need (cuisines, categories, price level) from a catalog."""
+    venues = catalog.venues.values()
+    return VenueAttributes.build(
+        cuisines={v.id: v.cuisines for v in venues},
+        categories={v.id: v.categories for v in venues},
+        price_levels={v.id: v.price_level for v in venues},
+    )

@@ -12,6 +12,7 @@ import numpy as np
 
 from palate.domain.requests import RankingRequest
 from palate.pipeline.candidates import Candidates, FloatArray
+from palate.settings import HeuristicSettings
 
 HEURISTIC_FEATURES = (
     "distance_m",
@@ -34,6 +35,19 @@ class HeuristicWeights:
     rating_prior_mean: float = 4.2
     rating_prior_count: float = 20.0
     km_per_min: float = 0.25
+
+
+def weights_from(settings: HeuristicSettings) -> HeuristicWeights:
+    """The heuristic ranker's weights from the ``[heuristic]`` settings."""
+    return HeuristicWeights(
+        distance=settings.distance_weight,
+        rating=settings.rating_weight,
+        popularity=settings.popularity_weight,
+        history=settings.history_weight,
+        rating_prior_mean=settings.rating_prior_mean,
+        rating_prior_count=settings.rating_prior_count,
+        km_per_min=settings.eta_km_per_min,
+    )
 
 
 def bayesian_rating(

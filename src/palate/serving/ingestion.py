@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import redis
 from starlette.concurrency import run_in_threadpool
 
+from palate.catalog.positions import venue_positions
 from palate.events.batches import EventBatch
 from palate.events.compaction import Backlog
 from palate.events.dedupe.protocol import ClaimState, DedupeStore
@@ -33,7 +34,7 @@ from palate.events.durable import DurableLog
 from palate.events.ingest_schema import FieldError, check_events, rows_to_table
 from palate.events.log import EventLog
 from palate.observability.metrics import Metrics
-from palate.serving.state import EVENTS_DIR, ServingState, venue_positions
+from palate.serving.state import EVENTS_DIR, ServingState
 from palate.serving.stream import EventStream, StreamWorker
 from palate.settings import Settings
 

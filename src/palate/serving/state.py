@@ -9,10 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import polars as pl
-import pyarrow as pa
-
 from palate.catalog.changelog import CatalogChangelog
 from palate.catalog.editor import CatalogEditor
 from palate.catalog.index import VenueIndex
@@ -23,14 +19,19 @@ from palate.events.log import EventLog
 from palate.features.feature_set import FeatureSet
 from palate.features.service import FeatureService
 from palate.features.store.registry import open_store
-from palate.features.venue_attributes import VenueAttributes
+from palate.features.venue_attributes import attributes_of as venue_attributes
 from palate.pipeline import Pipeline
-from palate.pipeline.candidates import IntArray
+from palate.premises.cart import cart_pipeline
+from palate.premises.category import category_pipeline
 from palate.premises.discovery import discovery_pipeline
-from palate.ranking.heuristic import HeuristicWeights
+from palate.premises.venue_items import venue_items_pipeline
+from palate.ranking.heuristic import weights_from
 from palate.ranking.hot_swap import ModelHolder
+from palate.retrieval.category import CategoryRequest
+from palate.retrieval.items import ItemQuery
+from palate.rules.alcohol import AlcoholRule
 from palate.serving.catalog_sync import CatalogBroadcast
-from palate.settings import HeuristicSettings, Settings
+from palate.settings import Settings
 
 CATALOG_DIR = "catalog"
 EVENTS_DIR = "events"
@@ -49,6 +50,9 @@ class ServingState:
     editor: CatalogEditor
     changelog: CatalogChangelog
     discovery: Pipeline[RankingRequest]
+    category: Pipeline[CategoryRequest]
+    venue_items: Pipeline[ItemQuery]
+    cart: Pipeline[ItemQuery]
     models: ModelHolder = field(default_factory=ModelHolder)
     broadcast: CatalogBroadcast | None = None
 
@@ -67,40 +71,6 @@ class ServingState:
         apply_change(self.editor, op, body)
         if op == "venues":
             self.features.update_attributes(venue_attributes(self.catalog))
-
-
-def weights_from(settings: HeuristicSettings) -> HeuristicWeights:
-    """The heuristic ranker's weights from the ``[heuristic]`` settings."""
-    return HeuristicWeights(
-        distance=settings.distance_weight,
-        rating=settings.rating_weight,
-        popularity=settings.popularity_weight,
-        history=settings.history_weight,
-        rating_prior_mean=settings.rating_prior_mean,
-        rating_prior_count=settings.rating_prior_count,
-        km_per_min=settings.eta_km_per_min,
-    )
-
-
-def venue_positions(index: VenueIndex, venue_ids: pa.Array | pa.ChunkedArray) -> IntArray:
-    """Index positions of ``venue_ids``; -1 for ids the index does not know."""
-    known = pl.DataFrame(
-        {"venue_id": index.venue_ids, "pos": np.arange(len(index.venue_ids), dtype=np.int32)}
-    )
-    asked = pl.DataFrame({"venue_id": pl.Series(venue_ids).cast(pl.Utf8)})
-    joined = asked.join(known, on="venue_id", how="left", maintain_order="left")
-    positions: IntArray = joined["pos"].fill_null(-1).to_numpy().astype(np.int32)
-    return positions
-
-
-def venue_attributes(catalog: Catalog) -> VenueAttributes:
-    """The venue facts the features need (cuisines, categories, price level)."""
-    venues = catalog.venues.values()
-    return VenueAttributes.build(
-        cuisines={v.id: v.cuisines for v in venues},
-        categories={v.id: v.categories for v in venues},
-        price_levels={v.id: v.price_level for v in venues},
-    )
 
 
 def open_features(settings: Settings, catalog: Catalog) -> FeatureService:
@@ -135,6 +105,8 @@ def build_state(
         models=holder,
         top_k=settings.ranker.top_k,
     )
+    rules = settings.rules
+    alcohol = AlcoholRule(catalog, rules.alcohol_hours, rules.alcohol_markets)
     return ServingState(
         catalog=catalog,
         index=index,
@@ -142,6 +114,9 @@ def build_state(
         editor=editor,
         changelog=CatalogChangelog(changes_path),
         discovery=pipeline,
+        category=category_pipeline(pipeline, index),
+        venue_items=venue_items_pipeline(features, alcohol),
+        cart=cart_pipeline(features, alcohol, per_category=rules.cart_max_per_category),
         models=holder,
         broadcast=catalog_broadcast(settings),
     )
