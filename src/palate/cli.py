@@ -151,6 +151,23 @@ def evaluate(
     )
 
 
+@app.command(name="evaluate-baskets")
+def evaluate_baskets(
+    dataset: Annotated[
+        str, typer.Argument(help="instacart | completejourney | dhrd | events (a Palate log)")
+    ],
+    source: Annotated[Path, typer.Argument(help="Folder with the dataset's files or the log")],
+    out: Annotated[Path, typer.Option(help="Report folder")] = Path("reports/next_basket"),
+    splits: Annotated[int, typer.Option(help="Random user splits")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the first split")] = 0,
+) -> None:
+    """Next-basket evaluation (Li et al. 2023 protocol) on any order log: baselines vs models."""
+    from palate.training.next_basket.evaluate import run as run_baskets
+
+    report = run_baskets(dataset, source, out, n_splits=splits, seed=seed)
+    typer.echo(report.to_markdown())
+
+
 @app.command()
 def demo(
     config: ConfigOption = None,
