@@ -160,11 +160,14 @@ def evaluate_baskets(
     out: Annotated[Path, typer.Option(help="Report folder")] = Path("reports/next_basket"),
     splits: Annotated[int, typer.Option(help="Random user splits")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the first split")] = 0,
+    item_level: Annotated[
+        str | None, typer.Option(help="item | product (merge per-store copies of a product)")
+    ] = None,
 ) -> None:
     """Next-basket evaluation (Li et al. 2023 protocol) on any order log: baselines vs models."""
     from palate.training.next_basket.evaluate import run as run_baskets
 
-    report = run_baskets(dataset, source, out, n_splits=splits, seed=seed)
+    report = run_baskets(dataset, source, out, n_splits=splits, seed=seed, item_level=item_level)
     typer.echo(report.to_markdown())
 
 
