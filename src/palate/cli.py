@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 
@@ -167,7 +167,10 @@ def evaluate_baskets(
     """Next-basket evaluation (Li et al. 2023 protocol) on any order log: baselines vs models."""
     from palate.training.next_basket.evaluate import run as run_baskets
 
-    report = run_baskets(dataset, source, out, n_splits=splits, seed=seed, item_level=item_level)
+    if item_level not in (None, "item", "product"):
+        raise typer.BadParameter("item | product", param_hint="--item-level")
+    level = cast('Literal["item", "product"] | None', item_level)
+    report = run_baskets(dataset, source, out, n_splits=splits, seed=seed, item_level=level)
     typer.echo(report.to_markdown())
 
 
