@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from palate.catalog.index import VenueIndex
+from palate.catalog.items_index import ItemsIndex
 from palate.catalog.store import save_catalog
 from palate.domain.catalog import Banner, Catalog, Category, Item
 from palate.domain.venue import Venue, VenueStatus
@@ -37,6 +38,7 @@ class CatalogEditor:
         self._lock = threading.Lock()
         # Temporary closures: seconds since the epoch until which each venue is closed.
         self.closed_until: npt.NDArray[np.float64] = np.full(len(index), NEVER)
+        self.items = ItemsIndex.build(catalog.items.values())
 
     def upsert_venues(self, venues: Iterable[Venue]) -> int:
         """Add or replace venues; new venues are appended to the index."""
@@ -73,6 +75,7 @@ class CatalogEditor:
         with self._lock:
             for item in items:
                 self.catalog.items[item.id] = item
+            self.items.rebuild(self.catalog.items.values())
         return len(items)
 
     def set_item_availability(self, item_id: str, available: bool) -> None:
@@ -82,6 +85,7 @@ class CatalogEditor:
             if item is None:
                 raise UnknownEntityError(f"item {item_id!r}")
             self.catalog.items[item_id] = replace(item, available=available)
+            self.items.set_available(item_id, available)
 
     def upsert_banners(self, banners: Iterable[Banner]) -> int:
         """Add or replace banners."""

@@ -10,12 +10,12 @@ import numpy as np
 from fastapi import APIRouter, Body, HTTPException, Path, Request
 from fastapi.responses import ORJSONResponse
 
+from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns
 from palate.observability.metrics import Metrics
 from palate.pipeline import Candidates, PipelineResult
 from palate.premises.venue_items import sections
 from palate.retrieval.category import CategoryRequest, resolve_category
-from palate.retrieval.items import ItemQuery
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.discovery import served_model_version, to_ranking_request
 from palate.serving.errors import InvalidFieldError

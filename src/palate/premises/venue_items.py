@@ -1,0 +1,105 @@
+"""In venue: the venue's available items ranked for this customer, and the menu's sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palate.catalog.item_query import ItemQuery
+from palate.catalog.items_index import ItemColumns
+from palate.features.service import FeatureService
+from palate.pipeline import Pipeline
+from palate.pipeline.candidates import Candidates
+from palate.ranking.item_features import CustomerProfile, ItemFeatures
+from palate.ranking.item_scorers import (
+    ItemHeuristicScorer,
+    ItemPopularityScorer,
+    ItemWeights,
+    MenuOrderScorer,
+)
+from palate.retrieval.items import AvailableItems, VenueItems
+from palate.rules.alcohol import AlcoholRule
+
+FAVOURITES = "Your favourites"
+POPULAR_NOW = "Popular now"
+SECTION_SIZE = 10
+
+
+def venue_items_pipeline(
+    features: FeatureService,
+    alcohol: AlcoholRule,
+    weights: ItemWeights | None = None,
+) -> Pipeline[ItemQuery]:
+    """Every available item of the venue, scored; the route truncates and builds sections."""
+    return Pipeline(
+        name="venue_items",
+        sources=[VenueItems()],
+        filters=[AvailableItems(), alcohol],
+        hydrators=[ItemFeatures(features), CustomerProfile(features)],
+        scorers=[ItemHeuristicScorer(weights), ItemPopularityScorer(), MenuOrderScorer()],
+        fail_open=frozenset({"item_features", "customer_profile"}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A titled list of item ids; ``category`` is set for menu-category sections."""
+
+    title: str
+    item_ids: list[str]
+    category: str | None = None
+
+
+def _ids(columns: ItemColumns, candidates: Candidates, rows: np.ndarray) -> list[str]:
+    ids: list[str] = columns.item_ids[candidates.positions[rows]].tolist()
+    return ids
+
+
+def _column(candidates: Candidates, name: str) -> np.ndarray:
+    return candidates.features.get(name, np.zeros(len(candidates)))
+
+
+def favourites(columns: ItemColumns, ranked: Candidates) -> Section:
+    """Items the customer ordered before: most orders first, then the most recent."""
+    orders = _column(ranked, "user_item_orders")
+    days = _column(ranked, "user_item_days_since")
+    mine = np.flatnonzero(orders > 0)
+    order = mine[np.lexsort((days[mine], -orders[mine]))][:SECTION_SIZE]
+    return Section(FAVOURITES, _ids(columns, ranked, order))
+
+
+def popular_now(columns: ItemColumns, ranked: Candidates) -> Section:
+    """The venue's best sellers (decayed, so recent sales weigh most)."""
+    popularity = _column(ranked, "item_pop")
+    sold = np.flatnonzero(popularity > 0)
+    order = sold[np.argsort(-popularity[sold], kind="stable")][:SECTION_SIZE]
+    return Section(POPULAR_NOW, _ids(columns, ranked, order))
+
+
+def menu_sections(columns: ItemColumns, ranked: Candidates) -> list[Section]:
+    """One section per menu category: the customer's affinity first, then popularity.
+
+    Items inside a section keep the personalised ranking order.
+    """
+    codes = columns.category.codes[ranked.positions]
+    present = np.unique(codes)
+    share = _column(ranked, "menu_category_share")
+    popularity = _column(ranked, "item_pop")
+    affinity = np.array([share[codes == c].max() for c in present])
+    sold = np.array([popularity[codes == c].sum() for c in present])
+    order = present[np.lexsort((present, -sold, -affinity))]
+    return [
+        Section(
+            columns.category.vocabulary[code],
+            _ids(columns, ranked, np.flatnonzero(codes == code)),
+            category=columns.category.vocabulary[code],
+        )
+        for code in order
+    ]
+
+
+def sections(columns: ItemColumns, ranked: Candidates) -> list[Section]:
+    """ "Your favourites", "Popular now" (each only when non-empty), then the menu categories."""
+    head = [s for s in (favourites(columns, ranked), popular_now(columns, ranked)) if s.item_ids]
+    return [*head, *menu_sections(columns, ranked)]

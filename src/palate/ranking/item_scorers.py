@@ -1,0 +1,156 @@
+"""Item scorers (in-venue and cart) and the selectors that shape item lists.
+
+Every term is roughly on a unit scale so weights read as relative importance. The chains are
+heuristic → popularity → menu order; the last needs nothing but the catalog, so a request
+always gets an answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palate.catalog.item_query import ItemQuery
+from palate.pipeline.candidates import Candidates, FloatArray
+
+RECENCY_DAYS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWeights:
+    """Weights of the item terms; the cart adds co-purchase and complementarity."""
+
+    favourite: float = 2.0
+    popularity: float = 1.0
+    tag_affinity: float = 1.5
+    category_affinity: float = 1.0
+    price_fit: float = 0.5
+    co_purchase: float = 2.0
+    complement: float = 1.0
+
+
+def normalised(values: FloatArray) -> FloatArray:
+    """``log1p`` scaled so the largest candidate is 1 (all zeros stay zeros).
+
+    >>> normalised(np.array([0.0, 1.0, 3.0])).round(3).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    logged = np.log1p(np.maximum(values, 0.0))
+    peak = float(logged.max()) if len(logged) else 0.0
+    result: FloatArray = logged / peak if peak > 0 else logged
+    return result
+
+
+def favourite(candidates: Candidates) -> FloatArray:
+    """The customer's reorder signal: how often, boosted when recent."""
+    orders = candidates.feature("user_item_orders")
+    recency = np.exp(-candidates.feature("user_item_days_since") / RECENCY_DAYS)
+    result: FloatArray = np.log1p(np.maximum(orders, 0.0)) * (1.0 + recency)
+    return result
+
+
+def personal_terms(w: ItemWeights, candidates: Candidates) -> FloatArray:
+    """Favourites, popularity, tag and menu-category affinity, price fit."""
+    result: FloatArray = (
+        w.favourite * favourite(candidates)
+        + w.popularity * normalised(candidates.feature("item_pop"))
+        + w.tag_affinity * candidates.feature("tag_affinity")
+        + w.category_affinity * candidates.feature("menu_category_share")
+        + w.price_fit * candidates.feature("price_fit")
+    )
+    return result
+
+
+class ItemHeuristicScorer:
+    """The customer's favourites and affinities, popularity and price fit."""
+
+    name = "item_heuristic"
+
+    def __init__(self, weights: ItemWeights | None = None) -> None:
+        self.weights = weights or ItemWeights()
+
+    def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:  # noqa: ARG002
+        """Higher for what this customer is likely to order here."""
+        return personal_terms(self.weights, candidates)
+
+
+class CartScorer:
+    """Complements of the cart: co-purchase, categories the cart lacks, the customer's taste."""
+
+    name = "cart_heuristic"
+
+    def __init__(self, weights: ItemWeights | None = None) -> None:
+        self.weights = weights or ItemWeights()
+
+    def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:
+        """Personal terms plus co-purchase with the cart and a bonus for a missing category."""
+        w = self.weights
+        codes = query.columns.category.codes
+        in_cart = np.isin(codes[candidates.positions], codes[query.cart_rows()])
+        result: FloatArray = (
+            personal_terms(w, candidates)
+            + w.co_purchase * normalised(candidates.feature("co_purchase"))
+            + w.complement * (~in_cart).astype(np.float64)
+        )
+        return result
+
+
+class ItemPopularityScorer:
+    """Fallback: the venue's best sellers."""
+
+    name = "item_popularity"
+
+    def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:  # noqa: ARG002
+        """Decayed quantity sold."""
+        return candidates.feature("item_pop")
+
+
+class MenuOrderScorer:
+    """Last resort: the venue's own menu order, known from the catalog alone."""
+
+    name = "menu_order"
+
+    def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:  # noqa: ARG002
+        """Earlier on the menu first."""
+        result: FloatArray = -candidates.positions.astype(np.float64)
+        return result
+
+
+class ItemTopK:
+    """Keep the first ``limit`` items of the scored order."""
+
+    name = "top_k"
+
+    def select(self, query: ItemQuery, candidates: Candidates) -> Candidates:
+        """The head of the list."""
+        return (
+            candidates if len(candidates) <= query.limit else candidates.take(slice(0, query.limit))
+        )
+
+
+class CategoryCap:
+    """At most ``per_category`` items of one menu category among the ``limit`` shown.
+
+    A hard cap: when too few categories remain the list is shorter rather than over the cap.
+    """
+
+    name = "category_cap"
+
+    def __init__(self, per_category: int) -> None:
+        if per_category < 1:
+            raise ValueError("per_category must be at least 1")
+        self.per_category = per_category
+
+    def select(self, query: ItemQuery, candidates: Candidates) -> Candidates:
+        """The scored order with every item past its category's cap dropped."""
+        codes = query.columns.category.codes[candidates.positions]
+        # Rank of each row within its category, in scored order (0 = the category's best).
+        order = np.argsort(codes, kind="stable")
+        sorted_codes = codes[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+        run_start = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+        rank = np.empty(len(codes), dtype=np.int64)
+        rank[order] = np.arange(len(codes)) - run_start
+        kept = np.flatnonzero(rank < self.per_category)[: query.limit].astype(np.int32)
+        return candidates.take(kept)
