@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from palate.features.feature_set import FeatureSet
 from palate.settings import Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "palate.example.toml"
@@ -35,8 +37,11 @@ def _flatten_toml(table: dict[str, object], prefix: str = "") -> dict[str, objec
 
 
 def test_example_lists_every_setting_with_its_default() -> None:
-    documented = _flatten_toml(tomllib.loads(EXAMPLE.read_text()))
+    example = tomllib.loads(EXAMPLE.read_text())
+    example.pop("features")  # checked against the features package below
+    documented = _flatten_toml(example)
     defaults = _flatten_model(Settings)
+    defaults.pop("features")
     assert set(documented) == set(defaults)
     for key, default in defaults.items():
         assert str(documented[key]) == str(default), key
@@ -49,7 +54,8 @@ def test_every_example_line_with_a_key_has_a_comment() -> None:
 
 
 def test_example_round_trips_through_settings() -> None:
-    assert load_settings(EXAMPLE) == Settings()
+    # [features] tables are checked against the features package in their own test
+    assert load_settings(EXAMPLE).model_copy(update={"features": {}}) == Settings()
 
 
 def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +80,22 @@ def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
     config.write_text("[server]\nprot = 1\n")
     with pytest.raises(ValidationError, match="prot"):
         load_settings(config)
+
+
+def test_example_documents_every_feature_option_at_its_default() -> None:
+    documented = tomllib.loads(EXAMPLE.read_text())["features"]
+    defaults = FeatureSet.from_config(None)
+    assert [f.name for f in defaults.features] == list(documented)
+    for feature in defaults.features:
+        options = {f.name for f in dataclasses.fields(feature.config)} - {"tags"}
+        assert set(documented[feature.name]) == options | {"enabled"}, feature.name
+    configured = FeatureSet.from_config(documented)
+    assert [f.config for f in configured.features] == [f.config for f in defaults.features]
+
+
+def test_feature_options_reach_the_feature_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PALATE_FEATURES__CUSTOMER_VENUE__HALF_LIFE_HOURS", "48")
+    settings = load_settings(EXAMPLE)
+    chosen = FeatureSet.from_config(settings.features).get("customer_venue")
+    assert chosen is not None
+    assert chosen.config.half_life_hours == 48.0

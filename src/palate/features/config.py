@@ -67,7 +67,28 @@ def build_config(cls: type[C], feature: str, options: Mapping[str, Any]) -> C:
         raise ConfigurationError(
             f"{feature}: unknown option {unknown[0]!r}; options are: {', '.join(sorted(names))}"
         )
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     try:
-        return cls(**given)
+        return cls(**{k: _like(defaults[k], v, feature, k) for k, v in given.items()})
     except TypeError as error:
         raise ConfigurationError(f"{feature}: {error}") from None
+
+
+def _like(default: object, value: object, feature: str, option: str) -> object:
+    """Environment variables arrive as text: read them as the option's default's type.
+
+    >>> _like(720.0, "48", "customer_venue", "half_life_hours"), _like(True, "false", "f", "o")
+    (48.0, False)
+    """
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            return {"true": True, "false": False}[value.strip().lower()]
+        if isinstance(default, int | float):
+            return type(default)(value)
+    except (KeyError, ValueError):
+        raise ConfigurationError(
+            f"{feature}.{option} must be a {type(default).__name__}, got {value!r}"
+        ) from None
+    return value

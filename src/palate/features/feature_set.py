@@ -65,6 +65,8 @@ BUILDERS: dict[str, Callable[[Options], Feature]] = {
 
 def _enabled(name: str, options: Options) -> bool:
     enabled = options.get("enabled", True)
+    if isinstance(enabled, str) and enabled.strip().lower() in ("true", "false"):
+        enabled = enabled.strip().lower() == "true"  # from an environment variable
     if not isinstance(enabled, bool):
         raise ConfigurationError(f"{name}.enabled must be true or false, got {enabled!r}")
     return enabled
