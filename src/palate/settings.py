@@ -72,6 +72,47 @@ class HeuristicSettings(Section):
     eta_km_per_min: float = 0.25
 
 
+class RulesSettings(Section):
+    """Business rules applied by the item premises (in venue and cart)."""
+
+    alcohol_hours: str = "09:00-21:00"
+    alcohol_markets: list[str] = ["fi", "se"]
+    cart_max_per_category: int = Field(default=1, ge=1)
+
+
+class StageBudgets(Section):
+    """Latency budgets of one premise's stages in milliseconds (0: none).
+
+    Scorer budgets are enforced: an overrun hands over to the next scorer. The others are
+    recorded in the trace and the overrun metric.
+    """
+
+    learned_ms: float = Field(default=50.0, ge=0)
+    heuristic_ms: float = Field(default=25.0, ge=0)
+    popularity_ms: float = Field(default=25.0, ge=0)
+    sources_ms: float = Field(default=20.0, ge=0)
+    hydrators_ms: float = Field(default=20.0, ge=0)
+    rules_ms: float = Field(default=5.0, ge=0)
+
+
+class BudgetSettings(Section):
+    """Per-premise stage budgets and the last-good-result fallback."""
+
+    discovery: StageBudgets = StageBudgets()
+    last_good_ttl_s: float = Field(default=300.0, gt=0)
+    last_good_cell_m: float = Field(default=500.0, gt=0)
+    last_good_entries: int = Field(default=10_000, ge=1)
+
+
+class BusinessRuleSettings(Section):
+    """Pins, boosts, sponsored slots, exclusions and diversity caps (see palate.rules.config)."""
+
+    file: str = "rules.json"
+    # Each rule is a table validated by palate.rules.config when the server starts (a bad
+    # field fails start-up with its name); settings stay below the rules layer.
+    rules: list[dict[str, Any]] = []
+
+
 class RankerSettings(Section):
     """The learned venue ranker and how servers pick up promoted models."""
 
@@ -122,6 +163,12 @@ class Settings(BaseSettings):
     discovery: DiscoverySettings = DiscoverySettings()
     heuristic: HeuristicSettings = HeuristicSettings()
     ranker: RankerSettings = RankerSettings()
+    # Per-feature options by feature name ([features.<name>] tables); validated by the features
+    # package when the server builds its feature set, so a typo fails at start-up by name.
+    features: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    rules: RulesSettings = RulesSettings()
+    budgets: BudgetSettings = BudgetSettings()
+    business_rules: BusinessRuleSettings = BusinessRuleSettings()
     ingest: IngestSettings = IngestSettings()
     redis: RedisSettings = RedisSettings()
 

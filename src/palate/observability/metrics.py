@@ -41,6 +41,12 @@ class Metrics:
             ["premise", "reason"],
             registry=self.registry,
         )
+        self.over_budget = Counter(
+            "palate_stage_over_budget_total",
+            "Pipeline stages that overran their latency budget, by premise and stage.",
+            ["premise", "stage"],
+            registry=self.registry,
+        )
         self.stage_seconds = Histogram(
             "palate_stage_duration_seconds",
             "Time per pipeline stage, by premise and stage.",

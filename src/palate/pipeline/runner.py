@@ -1,8 +1,10 @@
-"""Runs a pipeline's stages in order, timing each and applying its fail-open policy.
+"""Runs a pipeline's stages in order, timing each, enforcing budgets and the fail-open policy.
 
-A failing stage named in ``fail_open`` is skipped and recorded; a failing scorer hands over to
-the next scorer in the chain (learned → heuristic → popularity). Any other failure raises
-:class:`StageError`, because skipping, say, a safety filter would show what must not be shown.
+A failing stage named in ``fail_open`` is skipped and recorded; a failing scorer, or one over
+its budget, hands over to the next scorer in the chain (learned → heuristic → popularity →
+proximity). Any other failure raises :class:`StageError`, because skipping, say, a safety
+filter would show what must not be shown — unless the pipeline has a :class:`LastGood` cache,
+which then answers with the last good result for the same key, marked degraded.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from palate.pipeline.budget import LastGood, run_within
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import CandidateSource, Filter, Hydrator, Scorer, Selector
-from palate.pipeline.trace import StageNotApplicableError, StageTrace, Trace
+from palate.pipeline.trace import (
+    StageNotApplicableError,
+    StageTrace,
+    Trace,
+    collecting_details,
+    stop_collecting,
+)
 
 Q = TypeVar("Q")
 
@@ -40,7 +49,11 @@ class PipelineResult:
 
 @dataclass(frozen=True)
 class Pipeline(Generic[Q]):
-    """A recommendation pipeline declared as a table of contents of its stages."""
+    """A recommendation pipeline declared as a table of contents of its stages.
+
+    ``budgets_us`` maps stage names to latency budgets: enforced for scorers (an overrun hands
+    over to the next scorer), recorded as ``over_budget`` for every other stage.
+    """
 
     name: str
     sources: Sequence[CandidateSource[Q]]
@@ -50,10 +63,23 @@ class Pipeline(Generic[Q]):
     selectors: Sequence[Selector[Q]] = ()
     fail_open: frozenset[str] = field(default_factory=frozenset)
     budgets_us: dict[str, float] = field(default_factory=dict)
+    last_good: LastGood[Q] | None = None
 
     def run(self, query: Q) -> PipelineResult:
         """Source → filter → hydrate → score → select, timed stage by stage."""
         trace = Trace()
+        try:
+            result = self._run_stages(trace, query)
+        except StageError as exc:
+            fallback = self._recall(trace, query, exc)
+            if fallback is None:
+                raise
+            return fallback
+        if self.last_good is not None and not trace.degraded:
+            self.last_good.remember(query, result.candidates, result.scorer)
+        return result
+
+    def _run_stages(self, trace: Trace, query: Q) -> PipelineResult:
         candidates = Candidates.concat([self._fetch(trace, s, query) for s in self.sources])
         for flt in self.filters:
             candidates = self._apply_filter(trace, flt, query, candidates)
@@ -63,6 +89,23 @@ class Pipeline(Generic[Q]):
         for selector in self.selectors:
             candidates = self._apply_selector(trace, selector, query, candidates)
         return PipelineResult(candidates, trace, scorer_name)
+
+    def _recall(self, trace: Trace, query: Q, exc: StageError) -> PipelineResult | None:
+        remembered = None if self.last_good is None else self.last_good.recall(query)
+        if remembered is None:
+            return None
+        started = time.perf_counter_ns()
+        record = StageTrace(
+            stage="last_good",
+            kind="fallback",
+            duration_us=(time.perf_counter_ns() - started) / 1_000,
+            count_in=0,
+            count_out=len(remembered.candidates),
+            error=type(exc).__name__,
+            details={"failed_stage": exc.stage, "scorer": remembered.scorer},
+        )
+        trace.stages.append(record)
+        return PipelineResult(remembered.candidates, trace, "last_good")
 
     def _fetch(self, trace: Trace, source: CandidateSource[Q], query: Q) -> Candidates:
         return self._step(
@@ -101,18 +144,33 @@ class Pipeline(Generic[Q]):
     ) -> tuple[Candidates, str]:
         for scorer in self.scorers:
             started = time.perf_counter_ns()
+            details, token = collecting_details()
             try:
-                scores: FloatArray = np.asarray(scorer.score(query, candidates), dtype=np.float64)
-                if scores.shape != (len(candidates),):
-                    raise ValueError(f"{len(scores)} scores for {len(candidates)} candidates")
+                scores = self._score(scorer, query, candidates)
             except Exception as exc:  # the chain's next scorer takes over
                 self._record(trace, scorer.name, "scorer", started, candidates, candidates, exc)
                 continue
-            self._record(trace, scorer.name, "scorer", started, candidates, candidates, None)
+            finally:
+                stop_collecting(token)
+            self._record(
+                trace, scorer.name, "scorer", started, candidates, candidates, None, details
+            )
             candidates.scores = scores
             order = np.argsort(-scores, kind="stable").astype(np.int32)
             return candidates.take(order), scorer.name
         raise StageError("scorers", RuntimeError("every scorer in the chain failed"))
+
+    def _score(self, scorer: Scorer[Q], query: Q, candidates: Candidates) -> FloatArray:
+        """The scorer's scores, within its budget when it has one; raises on a bad shape."""
+        budget = self.budgets_us.get(scorer.name, 0.0)
+
+        def score() -> FloatArray:
+            return np.asarray(scorer.score(query, candidates), dtype=np.float64)
+
+        scores = run_within(scorer.name, budget, score) if budget > 0 else score()
+        if scores.shape != (len(candidates),):
+            raise ValueError(f"{len(scores)} scores for {len(candidates)} candidates")
+        return scores
 
     def _step(
         self,
@@ -123,14 +181,17 @@ class Pipeline(Generic[Q]):
         action: Callable[[], Candidates],
     ) -> Candidates:
         started = time.perf_counter_ns()
+        details, token = collecting_details()
         try:
             after = action()
         except Exception as exc:
+            self._record(trace, name, kind, started, before, before, exc)
             if name not in self.fail_open:
                 raise StageError(name, exc) from exc
-            self._record(trace, name, kind, started, before, before, exc)
             return before
-        self._record(trace, name, kind, started, before, after, None)
+        finally:
+            stop_collecting(token)
+        self._record(trace, name, kind, started, before, after, None, details)
         return after
 
     def _record(
@@ -142,9 +203,10 @@ class Pipeline(Generic[Q]):
         before: Candidates,
         after: Candidates,
         error: BaseException | None,
+        details: dict[str, object] | None = None,
     ) -> None:
         duration_us = (time.perf_counter_ns() - started_ns) / 1_000
-        budget = self.budgets_us.get(name)
+        budget = self.budgets_us.get(name, 0.0)
         trace.stages.append(
             StageTrace(
                 stage=name,
@@ -153,7 +215,8 @@ class Pipeline(Generic[Q]):
                 count_in=len(before),
                 count_out=len(after),
                 error=None if error is None else type(error).__name__,
-                over_budget=budget is not None and duration_us > budget,
+                over_budget=budget > 0 and duration_us > budget,
                 skipped=isinstance(error, StageNotApplicableError),
+                details=details or None,
             )
         )

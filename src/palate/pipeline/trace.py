@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+
+# The details the running stage attached (see :func:`note`); None outside a pipeline run.
+_DETAILS: ContextVar[dict[str, object] | None] = ContextVar("stage_details", default=None)
 
 
 class StageNotApplicableError(RuntimeError):
@@ -24,10 +28,11 @@ class StageTrace:
     error: str | None = None
     over_budget: bool = False
     skipped: bool = False
+    details: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form for responses and logs."""
-        return {
+        out: dict[str, object] = {
             "stage": self.stage,
             "kind": self.kind,
             "duration_us": round(self.duration_us, 1),
@@ -37,6 +42,32 @@ class StageTrace:
             "over_budget": self.over_budget,
             "skipped": self.skipped,
         }
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+def note(**details: object) -> None:
+    """Attach ``details`` (what a stage removed or moved) to the running stage's trace record.
+
+    A no-op outside a pipeline run, so stages stay usable on their own.
+
+    >>> note(moved=[["v1", 3, 0]])  # outside a run: ignored
+    """
+    current = _DETAILS.get()
+    if current is not None:
+        current.update(details)
+
+
+def collecting_details() -> tuple[dict[str, object], Token[dict[str, object] | None]]:
+    """Start collecting the details of one stage; returns the dict and a reset token."""
+    collected: dict[str, object] = {}
+    return collected, _DETAILS.set(collected)
+
+
+def stop_collecting(token: Token[dict[str, object] | None]) -> None:
+    """End the collection started by :func:`collecting_details`."""
+    _DETAILS.reset(token)
 
 
 @dataclass(slots=True)

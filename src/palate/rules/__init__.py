@@ -1,3 +1,3 @@
-"""rules."""
+"""Business rules as pipeline stages: exclusions, boosts, pins, sponsored slots, diversity caps."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from palate.observability.metrics import Metrics
 from palate.ranking.hot_swap import ModelWatcher
 from palate.ranking.learned import load_model
 from palate.ranking.model_store import FileModelStore
-from palate.serving import catalog_api, discovery, health, ingest, premises_api
+from palate.serving import catalog_api, discovery, health, ingest, premises_api, rules_api
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
 from palate.serving.ingestion import Ingestor, build_ingestor
 from palate.serving.middleware import ObservabilityMiddleware
@@ -51,6 +51,7 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     app.include_router(discovery.router)
     app.include_router(premises_api.router)
     app.include_router(catalog_api.router)
+    app.include_router(rules_api.router)
     app.include_router(ingest.router)
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log

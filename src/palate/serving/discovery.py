@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -11,7 +13,11 @@ from fastapi.responses import ORJSONResponse
 
 from palate.domain.geo import Location
 from palate.domain.requests import RankingRequest
+from palate.pipeline import Candidates, PipelineResult, StageTrace, Trace
+from palate.premises.discovery import proximity_pipeline
+from palate.ranking.heuristic import weights_from
 from palate.ranking.learned import served_model
+from palate.rules.placement import SPONSORED
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.errors import InvalidFieldError
 from palate.serving.schemas import (
@@ -20,9 +26,11 @@ from palate.serving.schemas import (
     DiscoveryResponse,
     ErrorResponse,
 )
+from palate.serving.state import ServingState
 from palate.settings import Settings
 
 router = APIRouter(tags=["premises"])
+log = logging.getLogger("palate.discovery")
 
 
 def served_model_version(scorer: str) -> str | None:
@@ -67,22 +75,21 @@ async def discovery(
     settings: SettingsDep,
     metrics: MetricsDep,
 ) -> ORJSONResponse:
-    """Deliverable, open venues for this customer, best first."""
+    """Deliverable, open venues for this customer, best first.
+
+    Never a 5xx for a valid request: if the pipeline fails even after its scorer chain and the
+    last good result, plain proximity answers (or an empty list), marked ``degraded``.
+    """
     ranking_request = to_ranking_request(body, settings)
-    result = state.discovery.run(ranking_request)
-    candidates = result.candidates
-    ids = state.index.venue_ids[candidates.positions]
-    scores = candidates.scores if candidates.scores is not None else np.zeros(len(candidates))
-    distances = candidates.features["distance_m"]
-    venues = [
-        {"venue_id": v, "score": round(float(s), 6), "distance_m": round(float(d), 1)}
-        for v, s, d in zip(ids.tolist(), scores.tolist(), distances.tolist(), strict=True)
-    ]
+    result = run_discovery(state, settings, ranking_request)
     for reason in result.trace.degraded_reasons:
         metrics.degraded.labels("discovery", reason).inc()
+    for stage in result.trace.stages:
+        if stage.over_budget:
+            metrics.over_budget.labels("discovery", stage.stage).inc()
     payload: dict[str, object] = {
         "request_id": request.state.request_id,
-        "venues": venues,
+        "venues": ranked_venues(state, result, ranking_request.limit),
         "degraded": result.trace.degraded,
         "scorer": result.scorer,
         "model_version": served_model_version(result.scorer),
@@ -90,3 +97,63 @@ async def discovery(
     if body.trace:
         payload["trace"] = [stage.as_dict() for stage in result.trace.stages]
     return ORJSONResponse(payload)
+
+
+def run_discovery(
+    state: ServingState, settings: Settings, request: RankingRequest
+) -> PipelineResult:
+    """The pipeline's result, or the proximity fallback's when the pipeline raised."""
+    if state.rule_store is not None:
+        try:
+            state.rule_store.refresh()
+        except Exception:  # a bad rules file must not stop ranking; keep the rules we have
+            log.exception("rules file unreadable")
+    try:
+        return state.discovery.run(request)
+    except Exception as exc:
+        log.warning("discovery pipeline failed: %r", exc)
+        failed = StageTrace(
+            stage="pipeline",
+            kind="fallback",
+            duration_us=0.0,
+            count_in=0,
+            count_out=0,
+            error=type(exc).__name__,
+            details={"cause": str(exc)[:200]},
+        )
+    fallback = proximity_pipeline(
+        state.index,
+        state.editor,
+        weights_from(settings.heuristic),
+        state.business_rules,
+        state.catalog.cities,
+    )
+    try:
+        result = fallback.run(request)
+    except Exception as exc:  # nothing left to rank with: an empty, degraded answer
+        log.warning("discovery fallback failed: %r", exc)
+        empty = Trace([failed, replace(failed, stage="proximity_fallback")])
+        return PipelineResult(Candidates.empty(), empty, "none")
+    result.trace.stages.insert(0, failed)
+    return PipelineResult(result.candidates, result.trace, "proximity_fallback")
+
+
+def ranked_venues(
+    state: ServingState, result: PipelineResult, limit: int
+) -> list[dict[str, object]]:
+    """The response's venues: id, score, distance, and ``sponsored`` on reserved slots."""
+    candidates = result.candidates.take(slice(0, limit))
+    count = len(candidates)
+    if not count:
+        return []
+    ids = state.index.venue_ids[candidates.positions]
+    scores = candidates.scores if candidates.scores is not None else np.zeros(count)
+    distances = candidates.features.get("distance_m", np.zeros(count))
+    sponsored = candidates.features.get(SPONSORED, np.zeros(count)) > 0
+    venues: list[dict[str, object]] = [
+        {"venue_id": v, "score": round(float(s), 6), "distance_m": round(float(d), 1)}
+        for v, s, d in zip(ids.tolist(), scores.tolist(), distances.tolist(), strict=True)
+    ]
+    for row in np.flatnonzero(sponsored):
+        venues[row]["sponsored"] = True
+    return venues

@@ -44,6 +44,7 @@ class RankedVenue(BaseModel):
     venue_id: str
     score: float
     distance_m: float
+    sponsored: bool = Field(default=False, description="Placed by a sponsored-slot rule")
 
 
 class StageOut(BaseModel):
@@ -57,6 +58,9 @@ class StageOut(BaseModel):
     error: str | None
     over_budget: bool
     skipped: bool = False
+    details: dict[str, Any] | None = Field(
+        default=None, description="What a rule stage removed or moved, e.g. moved: [[id, from, to]]"
+    )
 
 
 class DiscoveryResponse(BaseModel):

@@ -12,6 +12,7 @@ from typing import Any
 from palate.catalog.changelog import CatalogChangelog
 from palate.catalog.editor import CatalogEditor
 from palate.catalog.index import VenueIndex
+from palate.catalog.item_query import ItemQuery
 from palate.catalog.store import load_catalog
 from palate.domain.catalog import Catalog
 from palate.domain.requests import RankingRequest
@@ -21,15 +22,17 @@ from palate.features.service import FeatureService
 from palate.features.store.registry import open_store
 from palate.features.venue_attributes import attributes_of as venue_attributes
 from palate.pipeline import Pipeline
+from palate.pipeline.budget import LastGood
 from palate.premises.cart import cart_pipeline
 from palate.premises.category import category_pipeline
-from palate.premises.discovery import discovery_pipeline
+from palate.premises.discovery import discovery_budgets, discovery_pipeline, location_cell
 from palate.premises.venue_items import venue_items_pipeline
 from palate.ranking.heuristic import weights_from
 from palate.ranking.hot_swap import ModelHolder
 from palate.retrieval.category import CategoryRequest
-from palate.retrieval.items import ItemQuery
 from palate.rules.alcohol import AlcoholRule
+from palate.rules.config import RuleBook, parse_rule
+from palate.rules.store import RuleStore
 from palate.serving.catalog_sync import CatalogBroadcast
 from palate.settings import Settings
 
@@ -55,6 +58,8 @@ class ServingState:
     cart: Pipeline[ItemQuery]
     models: ModelHolder = field(default_factory=ModelHolder)
     broadcast: CatalogBroadcast | None = None
+    business_rules: RuleBook = field(default_factory=RuleBook)
+    rule_store: RuleStore | None = None
 
     def record_catalog_change(self, op: str, body: Any) -> None:
         """Log a change durably, refresh the features' venue facts, tell the other replicas."""
@@ -79,7 +84,8 @@ def open_features(settings: Settings, catalog: Catalog) -> FeatureService:
         store = open_store("redis", url=settings.redis.url, namespace=settings.redis.key_prefix)
     else:
         store = open_store("memory")
-    return FeatureService(store, FeatureSet.from_config(None), attributes=venue_attributes(catalog))
+    features = FeatureSet.from_config(settings.features)
+    return FeatureService(store, features, attributes=venue_attributes(catalog))
 
 
 def build_state(
@@ -97,6 +103,9 @@ def build_state(
     editor = CatalogEditor(catalog, index, None if data_dir is None else data_dir / CATALOG_DIR)
     changes_path = (data_dir or Path(tempfile.mkdtemp(prefix="palate-"))) / CATALOG_CHANGES
     holder = models or ModelHolder()
+    book = RuleBook(config=tuple(parse_rule(raw) for raw in settings.business_rules.rules))
+    store = None if data_dir is None else RuleStore(data_dir / settings.business_rules.file, book)
+    budgets = settings.budgets
     pipeline = discovery_pipeline(
         index,
         features,
@@ -104,6 +113,14 @@ def build_state(
         weights_from(settings.heuristic),
         models=holder,
         top_k=settings.ranker.top_k,
+        rules=book,
+        cities=catalog.cities,
+        budgets_us=discovery_budgets(budgets.discovery),
+        last_good=LastGood(
+            location_cell(budgets.last_good_cell_m),
+            capacity=budgets.last_good_entries,
+            ttl_s=budgets.last_good_ttl_s,
+        ),
     )
     rules = settings.rules
     alcohol = AlcoholRule(catalog, rules.alcohol_hours, rules.alcohol_markets)
@@ -119,6 +136,8 @@ def build_state(
         cart=cart_pipeline(features, alcohol, per_category=rules.cart_max_per_category),
         models=holder,
         broadcast=catalog_broadcast(settings),
+        business_rules=book,
+        rule_store=store,
     )
 
 

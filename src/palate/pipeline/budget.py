@@ -1,0 +1,117 @@
+"""Latency budgets and the last-good-result fallback of a pipeline.
+
+A scorer with a budget runs on a small worker pool and is abandoned when it overruns, so the
+next scorer of the chain answers in time; the abandoned call finishes in the background and its
+result is dropped. The pool is small on purpose: stuck calls fill it, and then new calls time
+out while queued instead of piling up threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import copy_context
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from palate.pipeline.candidates import Candidates
+
+T = TypeVar("T")
+Q = TypeVar("Q")
+WORKERS = 8
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+class BudgetExceededError(TimeoutError):
+    """A stage did not finish within its latency budget."""
+
+    def __init__(self, stage: str, budget_us: float) -> None:
+        super().__init__(f"stage {stage!r} overran its budget of {budget_us:.0f} µs")
+        self.stage = stage
+        self.budget_us = budget_us
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="palate-budget")
+        return _pool
+
+
+def run_within(stage: str, budget_us: float, action: Callable[[], T]) -> T:
+    """``action()`` if it finishes within ``budget_us``, else :class:`BudgetExceededError`.
+
+    Context variables the action sets (e.g. which model served) are copied back on success.
+    A result that arrives late is discarded too, so the budget holds for CPU-bound actions.
+
+    >>> run_within("double", 1_000_000, lambda: 2 * 21)
+    42
+    """
+    context = copy_context()
+    started = time.perf_counter_ns()
+    future = _executor().submit(context.run, action)
+    try:
+        result = future.result(timeout=budget_us / 1_000_000)
+    except FutureTimeout:
+        future.cancel()  # still queued behind stuck calls: never start it
+        raise BudgetExceededError(stage, budget_us) from None
+    # A CPU-bound action holding the GIL can finish before the waiter wakes: still an overrun.
+    if (time.perf_counter_ns() - started) / 1_000 > budget_us:
+        raise BudgetExceededError(stage, budget_us)
+    for var, value in context.items():
+        var.set(value)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A good result and when it was stored (monotonic seconds)."""
+
+    candidates: Candidates
+    scorer: str
+    stored_at: float
+
+
+class LastGood(Generic[Q]):
+    """The last non-degraded result per key (e.g. a location cell), bounded and expiring.
+
+    >>> import numpy as np
+    >>> cache: LastGood[str] = LastGood(key=lambda q: q, capacity=1, ttl_s=60)
+    >>> cache.remember("a", Candidates(np.array([4, 2], dtype=np.int32)), "heuristic")
+    >>> cache.recall("a").candidates.positions.tolist(), cache.recall("b")
+    ([4, 2], None)
+    """
+
+    def __init__(
+        self, key: Callable[[Q], Hashable], *, capacity: int = 10_000, ttl_s: float = 300.0
+    ) -> None:
+        self.key = key
+        self.capacity = capacity
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[Hashable, Remembered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, query: Q, candidates: Candidates, scorer: str) -> None:
+        """Store a good result for the query's key, evicting the least recently stored."""
+        key = self.key(query)
+        entry = Remembered(candidates, scorer, time.monotonic())
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def recall(self, query: Q) -> Remembered | None:
+        """The stored result for the query's key, if there is one younger than the TTL."""
+        with self._lock:
+            entry = self._entries.get(self.key(query))
+        if entry is None or time.monotonic() - entry.stored_at > self.ttl_s:
+            return None
+        return entry
