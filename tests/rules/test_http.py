@@ -142,8 +142,7 @@ class InProcess:
         return self._call("GET", url)
 
 
-# The app's ORJSONResponse warns under this FastAPI (served processes never see pytest's filter).
-@pytest.mark.filterwarnings("ignore::fastapi.exceptions.FastAPIDeprecationWarning")
+# The app's JsonResponse warns under this FastAPI (served processes never see pytest's filter).
 def test_every_scorer_failing_still_answers_200(data_dir: Path, centre: Location) -> None:
     settings = Settings(admin_token=TOKEN, data={"dir": data_dir})
     state = build_state(load_catalog(data_dir / "catalog"), settings)

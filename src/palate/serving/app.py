@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 
 from palate.observability.metrics import Metrics
 from palate.ranking.hot_swap import ModelWatcher
@@ -20,6 +19,7 @@ from palate.serving import catalog_api, discovery, health, ingest, premises_api,
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
 from palate.serving.ingestion import Ingestor, build_ingestor
 from palate.serving.middleware import ObservabilityMiddleware
+from palate.serving.responses import JsonResponse
 from palate.serving.state import ServingState, load_state
 from palate.settings import Settings, load_settings
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
         title="Palate",
         version="0.1.0",
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
+        default_response_class=JsonResponse,
         lifespan=serving_lifespan(settings, state, ingestor),
     )
     app.state.settings = settings

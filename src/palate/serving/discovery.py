@@ -9,7 +9,6 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import ORJSONResponse
 
 from palate.domain.geo import Location
 from palate.domain.requests import RankingRequest
@@ -20,6 +19,7 @@ from palate.ranking.learned import served_model
 from palate.rules.placement import SPONSORED
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.errors import InvalidFieldError
+from palate.serving.responses import JsonResponse
 from palate.serving.schemas import (
     DISCOVERY_EXAMPLE,
     DiscoveryRequest,
@@ -74,7 +74,7 @@ async def discovery(
     state: StateDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> ORJSONResponse:
+) -> JsonResponse:
     """Deliverable, open venues for this customer, best first.
 
     Never a 5xx for a valid request: if the pipeline fails even after its scorer chain and the
@@ -96,7 +96,7 @@ async def discovery(
     }
     if body.trace:
         payload["trace"] = [stage.as_dict() for stage in result.trace.stages]
-    return ORJSONResponse(payload)
+    return JsonResponse(payload)
 
 
 def run_discovery(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+
+from palate.serving.responses import JsonResponse
 
 
 class InvalidFieldError(ValueError):
@@ -30,24 +31,24 @@ def field_name(location: tuple[object, ...] | list[object]) -> str:
     return name or "body"
 
 
-async def on_validation_error(_: Request, exc: Exception) -> ORJSONResponse:
+async def on_validation_error(_: Request, exc: Exception) -> JsonResponse:
     """422 listing each invalid field; 400 when the body is not JSON at all."""
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return ORJSONResponse({"error": "malformed JSON body", "fields": []}, status_code=400)
+        return JsonResponse({"error": "malformed JSON body", "fields": []}, status_code=400)
     fields = [
         {"field": field_name(error.get("loc", ())), "message": str(error.get("msg", "invalid"))}
         for error in errors
     ]
     summary = ", ".join(f["field"] for f in fields)
-    return ORJSONResponse({"error": f"invalid request: {summary}", "fields": fields}, 422)
+    return JsonResponse({"error": f"invalid request: {summary}", "fields": fields}, 422)
 
 
-async def on_invalid_field(_: Request, exc: Exception) -> ORJSONResponse:
+async def on_invalid_field(_: Request, exc: Exception) -> JsonResponse:
     """422 for a field that breaks a configured limit."""
     assert isinstance(exc, InvalidFieldError)  # noqa: S101 - registered for this type only
-    return ORJSONResponse(
+    return JsonResponse(
         {
             "error": f"invalid request: {exc.field}",
             "fields": [{"field": exc.field, "message": exc.message}],

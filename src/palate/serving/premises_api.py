@@ -8,7 +8,6 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Body, HTTPException, Path, Request
-from fastapi.responses import ORJSONResponse
 
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns
@@ -30,6 +29,7 @@ from palate.serving.premises_schemas import (
     VenueItemsRequest,
     VenueItemsResponse,
 )
+from palate.serving.responses import JsonResponse
 from palate.serving.schemas import ErrorResponse
 from palate.serving.state import ServingState
 
@@ -100,7 +100,7 @@ async def category_page(
     state: StateDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> ORJSONResponse:
+) -> JsonResponse:
     """Discovery's personalised ranking restricted to venues listing the category."""
     category_id = resolve_category(state.catalog, body.category)
     if category_id is None:
@@ -122,7 +122,7 @@ async def category_page(
     payload.update(
         category=category_id, venues=venues, model_version=served_model_version(result.scorer)
     )
-    return ORJSONResponse(payload)
+    return JsonResponse(payload)
 
 
 @router.post(
@@ -138,7 +138,7 @@ async def venue_items(
     state: StateDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> ORJSONResponse:
+) -> JsonResponse:
     """Favourites and reorders, popularity, affinity and price fit; never a sold-out item."""
     if venue_id not in state.catalog.venues:
         raise HTTPException(404, f"unknown venue {venue_id!r}")
@@ -153,7 +153,7 @@ async def venue_items(
         items=ranked_items(query.columns, result.candidates.take(slice(0, limit))),
         sections=[asdict(s) for s in sections(query.columns, result.candidates)],
     )
-    return ORJSONResponse(payload)
+    return JsonResponse(payload)
 
 
 def checked_limit(limit: int, maximum: int) -> int:
@@ -190,11 +190,11 @@ async def cart_recommendations(
     state: StateDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> ORJSONResponse:
+) -> JsonResponse:
     """Available, not already in the cart, diversified across menu categories, rules applied."""
     limit = checked_limit(body.limit, settings.discovery.max_limit)
     query = cart_query(body, state, limit)
     result = state.cart.run(query)
     payload = envelope(request, result, "cart", metrics, body.trace)
     payload.update(venue_id=body.venue_id, items=ranked_items(query.columns, result.candidates))
-    return ORJSONResponse(payload)
+    return JsonResponse(payload)
