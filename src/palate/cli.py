@@ -174,6 +174,21 @@ def evaluate_baskets(
     typer.echo(report.to_markdown())
 
 
+@app.command(name="evaluate-venues-real")
+def evaluate_venues_real(
+    dataset: Annotated[str, typer.Argument(help="uci-restaurants (or any venue-level dataset)")],
+    source: Annotated[Path, typer.Argument(help="Folder with the dataset's files")],
+    radius_km: Annotated[
+        float | None, typer.Option(help="Candidates only within this distance of the user")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of ties, random baseline and folds")] = 0,
+) -> None:
+    """Venue ranking on real data: leave-one-out per user, baselines vs learned combinations."""
+    from palate.training.venue_ranker.real_data import evaluate_real_venues
+
+    typer.echo(evaluate_real_venues(dataset, source, radius_km=radius_km, seed=seed).to_markdown())
+
+
 @app.command()
 def demo(
     config: ConfigOption = None,

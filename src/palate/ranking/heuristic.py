@@ -62,6 +62,54 @@ def bayesian_rating(
     return result
 
 
+def catalog_terms(candidates: Candidates, w: HeuristicWeights) -> dict[str, FloatArray]:
+    """The terms any request can supply from the catalog alone: ETA and Bayesian rating."""
+    eta_min = candidates.feature("prep_time_min") + (
+        candidates.feature("distance_m") / 1000.0 / w.km_per_min
+    )
+    rating = bayesian_rating(
+        candidates.feature("rating"),
+        candidates.feature("rating_count"),
+        w.rating_prior_mean,
+        w.rating_prior_count,
+    )
+    return {"eta": -eta_min / 30.0, "rating": rating - w.rating_prior_mean}
+
+
+def popularity_peak(candidates: Candidates) -> float:
+    """The normaliser of the popularity term: the largest ``log1p`` popularity present."""
+    if not len(candidates):
+        return 0.0
+    return float(np.log1p(np.maximum(candidates.feature("pop_orders_7d"), 0.0)).max())
+
+
+def heuristic_terms(
+    candidates: Candidates, w: HeuristicWeights, peak: float | None = None
+) -> dict[str, FloatArray]:
+    """Each weighted term of the heuristic score; their sum is the score.
+
+    ``peak`` normalises popularity; explanations of a few rows pass the peak of all the
+    candidates the scorer saw, so their terms still sum to the served score.
+
+    >>> c = Candidates(np.arange(1, dtype=np.int32), {"prep_time_min": np.array([10.0]),
+    ...     "distance_m": np.array([5000.0]), "rating": np.array([4.2]),
+    ...     "rating_count": np.array([10.0]), "pop_orders_7d": np.array([0.0]),
+    ...     "cv_orders": np.array([0.0])})
+    >>> {k: round(float(v[0]), 3) for k, v in heuristic_terms(c, HeuristicWeights()).items()}
+    {'eta': -1.0, 'rating': 0.0, 'popularity': 0.0, 'habit': 0.0}
+    """
+    base = catalog_terms(candidates, w)
+    popularity = np.log1p(np.maximum(candidates.feature("pop_orders_7d"), 0.0))
+    peak = popularity_peak(candidates) if peak is None else peak
+    habit = np.log1p(np.maximum(candidates.feature("cv_orders"), 0.0))
+    return {
+        "eta": w.distance * base["eta"],
+        "rating": w.rating * base["rating"],
+        "popularity": w.popularity * (popularity / peak if peak > 0 else popularity),
+        "habit": w.history * habit,
+    }
+
+
 class HeuristicScorer:
     """Sum of weighted terms, each roughly on a unit scale."""
 
@@ -72,25 +120,7 @@ class HeuristicScorer:
 
     def score(self, request: RankingRequest, candidates: Candidates) -> FloatArray:  # noqa: ARG002
         """Higher for close, well-rated, popular venues the customer already likes."""
-        w = self.weights
-        eta_min = candidates.feature("prep_time_min") + (
-            candidates.feature("distance_m") / 1000.0 / w.km_per_min
-        )
-        rating = bayesian_rating(
-            candidates.feature("rating"),
-            candidates.feature("rating_count"),
-            w.rating_prior_mean,
-            w.rating_prior_count,
-        )
-        popularity = np.log1p(np.maximum(candidates.feature("pop_orders_7d"), 0.0))
-        peak = float(popularity.max()) if len(popularity) else 0.0
-        habit = np.log1p(np.maximum(candidates.feature("cv_orders"), 0.0))
-        result: FloatArray = (
-            -w.distance * eta_min / 30.0
-            + w.rating * (rating - w.rating_prior_mean)
-            + w.popularity * (popularity / peak if peak > 0 else popularity)
-            + w.history * habit
-        )
+        result: FloatArray = sum(heuristic_terms(candidates, self.weights).values())  # type: ignore[assignment]
         return result
 
 
@@ -104,15 +134,6 @@ class ProximityScorer:
 
     def score(self, request: RankingRequest, candidates: Candidates) -> FloatArray:  # noqa: ARG002
         """Closer and better-rated first."""
-        w = self.weights
-        eta_min = candidates.feature("prep_time_min") + (
-            candidates.feature("distance_m") / 1000.0 / w.km_per_min
-        )
-        rating = bayesian_rating(
-            candidates.feature("rating"),
-            candidates.feature("rating_count"),
-            w.rating_prior_mean,
-            w.rating_prior_count,
-        )
-        result: FloatArray = -eta_min / 30.0 + (rating - w.rating_prior_mean)
+        terms = catalog_terms(candidates, self.weights)
+        result: FloatArray = terms["eta"] + terms["rating"]
         return result

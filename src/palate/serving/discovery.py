@@ -14,7 +14,8 @@ from palate.domain.geo import Location
 from palate.domain.requests import RankingRequest
 from palate.pipeline import Candidates, PipelineResult, StageTrace, Trace
 from palate.premises.discovery import proximity_pipeline
-from palate.ranking.heuristic import weights_from
+from palate.ranking.explain import explain
+from palate.ranking.heuristic import popularity_peak, weights_from
 from palate.ranking.learned import served_model
 from palate.rules.placement import SPONSORED
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
@@ -87,9 +88,12 @@ async def discovery(
     for stage in result.trace.stages:
         if stage.over_budget:
             metrics.over_budget.labels("discovery", stage.stage).inc()
+    venues = ranked_venues(state, result, ranking_request.limit)
+    if body.explain:
+        attach_explanations(venues, settings, result, ranking_request.limit)
     payload: dict[str, object] = {
         "request_id": request.state.request_id,
-        "venues": ranked_venues(state, result, ranking_request.limit),
+        "venues": venues,
         "degraded": result.trace.degraded,
         "scorer": result.scorer,
         "model_version": served_model_version(result.scorer),
@@ -157,3 +161,21 @@ def ranked_venues(
     for row in np.flatnonzero(sponsored):
         venues[row]["sponsored"] = True
     return venues
+
+
+def attach_explanations(
+    venues: list[dict[str, object]], settings: Settings, result: PipelineResult, limit: int
+) -> None:
+    """Add each returned venue's ``explanation`` (only the returned top ``limit`` are explained)."""
+    returned = result.candidates.take(slice(0, limit))
+    explanations = explain(
+        result.scorer,
+        returned,
+        [str(venue["venue_id"]) for venue in venues],
+        result.trace.stages,
+        model=served_model() if result.scorer == "learned" else None,
+        weights=weights_from(settings.heuristic),
+        peak=popularity_peak(result.candidates) if result.scorer == "heuristic" else 0.0,
+    )
+    for venue, explanation in zip(venues, explanations, strict=True):
+        venue["explanation"] = explanation.as_dict()

@@ -36,6 +36,21 @@ class DiscoveryRequest(BaseModel):
     )
     limit: int | None = Field(default=None, ge=1, description="How many venues (default 50)")
     trace: bool = Field(default=False, description="Include the per-stage trace")
+    explain: bool = Field(
+        default=False, description="Explain each returned venue: feature contributions, rules"
+    )
+
+
+class Explanation(BaseModel):
+    """Why a venue ranks where it does (only with ``"explain": true``)."""
+
+    scorer: str = Field(description="The scorer that ranked the request")
+    base: float = Field(description="The model's expected value (learned) or 0 (heuristic)")
+    contributions: dict[str, float] = Field(
+        description="Per feature (learned: TreeSHAP) or per term (heuristic); "
+        "base + their sum is the scorer's raw score, before any rule moved it"
+    )
+    rules: list[str] = Field(description="Ids of the rules that moved, placed or marked it")
 
 
 class RankedVenue(BaseModel):
@@ -45,6 +60,7 @@ class RankedVenue(BaseModel):
     score: float
     distance_m: float
     sponsored: bool = Field(default=False, description="Placed by a sponsored-slot rule")
+    explanation: Explanation | None = None
 
 
 class StageOut(BaseModel):

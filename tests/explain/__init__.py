@@ -1,0 +1,1 @@
+"""Explanations of rankings: feature contributions and the rules that fired."""
