@@ -1,0 +1,80 @@
+"""Beta-Bernoulli Thompson sampling with hierarchical priors (customer → city → market).
+
+Every arm (a banner, a brand, a Discovery section …) has a click rate. Evidence is thin for one
+customer and thicker for their city and market, so each level's posterior becomes the next
+level's prior: the market's posterior mean, worth ``strength`` pseudo-impressions, is the
+city's prior; the city's posterior mean is the customer's prior. A customer without history
+reads as their city, a new city as its market, a new arm as the base rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from palate.features.entity_engagement import Evidence
+from palate.pipeline.candidates import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class BetaPosterior:
+    """``Beta(alpha, beta)`` per arm."""
+
+    alpha: FloatArray
+    beta: FloatArray
+
+    @property
+    def mean(self) -> FloatArray:
+        """The posterior mean click rate."""
+        mean: FloatArray = self.alpha / (self.alpha + self.beta)
+        return mean
+
+    def sample(self, rng: np.random.Generator) -> FloatArray:
+        """One draw per arm."""
+        return rng.beta(self.alpha, self.beta)
+
+
+def hierarchical_posterior(
+    levels: Sequence[Evidence], base_rate: float, strength: float
+) -> BetaPosterior:
+    """The posterior at the last level, each level's prior being the previous posterior's mean.
+
+    ``levels`` run from the broadest (market) to the narrowest (customer).
+
+    >>> market = Evidence(np.array([10.0, 0.0]), np.array([100.0, 100.0]))
+    >>> user = Evidence(np.array([0.0, 0.0]), np.array([0.0, 0.0]))
+    >>> post = hierarchical_posterior([market, user], base_rate=0.05, strength=20.0)
+    >>> post.mean.round(3).tolist()  # the customer inherits the market's contrast
+    [0.092, 0.008]
+    """
+    if not 0.0 < base_rate < 1.0 or strength <= 0:
+        raise ValueError("base_rate must be in (0, 1) and strength > 0")
+    arms = len(levels[0].clicks) if levels else 0
+    prior_mean = np.full(arms, base_rate)
+    posterior = BetaPosterior(prior_mean * strength, (1.0 - prior_mean) * strength)
+    for level in levels:
+        # Lost impression beacons can leave more clicks than impressions; never a negative beta.
+        clicks = np.clip(level.clicks, 0.0, None)
+        misses = np.clip(level.impressions - clicks, 0.0, None)
+        prior_mean = np.clip(posterior.mean, 1e-6, 1.0 - 1e-6)
+        posterior = BetaPosterior(
+            prior_mean * strength + clicks, (1.0 - prior_mean) * strength + misses
+        )
+    return posterior
+
+
+def request_rng(seed: int, *keys: str) -> np.random.Generator:
+    """A generator fixed by the configured seed and the request's keys (customer, time …).
+
+    The same request draws the same samples, so answers are reproducible and testable.
+
+    >>> a = request_rng(7, "u1", "2026-09-18T17:30").random()
+    >>> b = request_rng(7, "u1", "2026-09-18T17:30").random()
+    >>> a == b, a == request_rng(8, "u1", "2026-09-18T17:30").random()
+    (True, False)
+    """
+    digest = hashlib.blake2b("\x1f".join((str(seed), *keys)).encode(), digest_size=8).digest()
+    return np.random.default_rng(int.from_bytes(digest, "big"))

@@ -1,0 +1,205 @@
+"""Entry points: banners, food-category tiles and brands that can be served here, personalised.
+
+A tile is shown only when it leads somewhere deliverable and open: a category with such venues,
+a brand with such venues, a banner valid now, in this market, whose target is one of those.
+Each tile carries the customer's relevance in [0, 1]; :func:`order_tiles` mixes it with the
+tile's click rate under Thompson sampling and the exploration budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+
+from palate.catalog.index import VenueIndex
+from palate.domain.catalog import Banner, Catalog
+from palate.experiments.arms import BanditConfig, order_arms
+from palate.experiments.budget import ExplorationBudget
+from palate.features.affinity import TagAffinity
+from palate.features.entity_engagement import EntityEngagement, arm
+from palate.features.feature_set import FeatureSet
+from palate.features.store import FeatureStore, ReadBatch
+from palate.pipeline.candidates import Candidates, FloatArray
+from palate.premises.sections import Shown
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One servable entry point; ``fields`` go into the response as they are."""
+
+    kind: str
+    id: str
+    relevance: float
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+def _column(candidates: Candidates, name: str) -> FloatArray:
+    return candidates.features.get(name, np.zeros(len(candidates)))
+
+
+def _shares(values: FloatArray) -> FloatArray:
+    """Values over their maximum (zeros when all are zero)."""
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else np.zeros(len(values))
+
+
+def category_tiles(
+    candidates: Candidates, index: VenueIndex, catalog: Catalog, weights: Mapping[str, float]
+) -> list[Tile]:
+    """Catalog categories with deliverable, open venues; relevance: the customer's affinity."""
+    multi = index.columns.categories
+    counts = multi.matrix[candidates.positions].sum(axis=0)
+    present = [
+        (code, multi.vocabulary[code])
+        for code in np.flatnonzero(counts).tolist()
+        if multi.vocabulary[code] in catalog.categories
+    ]
+    affinity = _shares(np.array([weights.get(cid, 0.0) for _, cid in present]))
+    tiles = []
+    for (code, cid), relevance in zip(present, affinity.tolist(), strict=True):
+        category = catalog.categories[cid]
+        fields: dict[str, object] = {
+            "category_id": cid,
+            "slug": category.slug,
+            "name": category.name,
+            "venues": int(counts[code]),
+        }
+        tiles.append(Tile("category", cid, relevance, fields))
+    return tiles
+
+
+def brand_tiles(candidates: Candidates, index: VenueIndex, catalog: Catalog) -> list[Tile]:
+    """Brands with deliverable, open venues; relevance: the customer's orders from the brand."""
+    codes = index.brand.codes[candidates.positions]
+    has = codes >= 0
+    width = len(index.brand.vocabulary)
+    venues = np.bincount(codes[has], minlength=width)
+    orders = np.bincount(codes[has], weights=_column(candidates, "cv_orders")[has], minlength=width)
+    present = np.flatnonzero(venues).tolist()
+    relevance = _shares(np.asarray(orders[present], dtype=np.float64))
+    tiles = []
+    for code, share in zip(present, relevance.tolist(), strict=True):
+        bid = index.brand.vocabulary[code]
+        brand = catalog.brands.get(bid)
+        fields: dict[str, object] = {
+            "brand_id": bid,
+            "name": bid if brand is None else brand.name,
+            "venues": int(venues[code]),
+        }
+        tiles.append(Tile("brand", bid, share, fields))
+    return tiles
+
+
+def _venue_relevance(candidates: Candidates, index: VenueIndex) -> dict[str, float]:
+    """Per deliverable venue: 1 when the customer ordered there, else their cuisine affinity."""
+    ids = index.venue_ids[candidates.positions].tolist()
+    ordered = _column(candidates, "cv_orders") > 0
+    affinity = np.where(ordered, 1.0, np.clip(_column(candidates, "cuisine_affinity"), 0.0, 1.0))
+    return dict(zip(ids, affinity.tolist(), strict=True))
+
+
+def _valid(banner: Banner, now: datetime) -> bool:
+    """Inside the validity window; a bound without an offset is taken as UTC, not a crash."""
+
+    def aware(moment: datetime | None) -> datetime | None:
+        if moment is None or moment.tzinfo is not None:
+            return moment
+        return moment.replace(tzinfo=UTC)
+
+    start, end = aware(banner.valid_from), aware(banner.valid_to)
+    return replace(banner, valid_from=start, valid_to=end).is_valid_at(now)
+
+
+@dataclass(frozen=True, slots=True)
+class Here:
+    """What can be served at this request: its venues (ranked) and where and when it is."""
+
+    candidates: Candidates
+    market_id: str | None
+    now: datetime
+
+
+def banner_tiles(
+    here: Here,
+    index: VenueIndex,
+    catalog: Catalog,
+    categories: list[Tile],
+    brands: list[Tile],
+) -> list[Tile]:
+    """Banners valid now, in this market, pointing at something deliverable here."""
+    targets: dict[str, dict[str, float]] = {
+        "venue": _venue_relevance(here.candidates, index),
+        "category": {t.id: t.relevance for t in categories},
+        "brand": {t.id: t.relevance for t in brands},
+    }
+    tiles = []
+    for banner in catalog.banners.values():
+        if not _valid(banner, here.now):
+            continue
+        if banner.markets and here.market_id not in banner.markets:
+            continue
+        relevance = targets.get(banner.target_kind, {}).get(banner.target_id)
+        if relevance is None:
+            continue
+        fields: dict[str, object] = {
+            "banner_id": banner.id,
+            "title": banner.title,
+            "target_kind": banner.target_kind,
+            "target_id": banner.target_id,
+        }
+        tiles.append(Tile("banner", banner.id, relevance, fields))
+    return tiles
+
+
+@dataclass(frozen=True, slots=True)
+class Exploration:
+    """The bandit's prior, the budget, and the generator of this request's draws."""
+
+    bandit: BanditConfig
+    budget: ExplorationBudget
+    rng: np.random.Generator
+
+
+def order_tiles(
+    tiles: list[Tile],
+    engagement: EntityEngagement,
+    shown: Shown,
+    exploration: Exploration,
+    limit: int,
+) -> list[dict[str, object]]:
+    """The first ``limit`` tiles in the budgeted Thompson order, explored ones marked."""
+    if not tiles:
+        return []
+    arms = [arm(t.kind, t.id) for t in tiles]
+    levels = engagement.evidence(arms, shown.user_id, shown.city_id, shown.market_id, shown.now)
+    relevance = np.array([t.relevance for t in tiles])
+    shown_count = min(limit, len(tiles))
+    result = order_arms(
+        levels, relevance, exploration.bandit, exploration.rng, exploration.budget, shown_count
+    )
+    out: list[dict[str, object]] = []
+    for row, explored, score in zip(
+        result.order[:limit].tolist(),
+        result.explored[:limit].tolist(),
+        result.score[:limit].tolist(),
+        strict=True,
+    ):
+        tile = tiles[row]
+        out.append({**tile.fields, "score": round(score, 6), "explored": explored})
+    return out
+
+
+def tag_weights(
+    store: FeatureStore, features: FeatureSet, name: str, user_id: str, now: datetime
+) -> dict[str, float]:
+    """The customer's decayed weight per tag of an affinity feature (empty when it is off)."""
+    feature = features.get(name)
+    if not isinstance(feature, TagAffinity):
+        return {}
+    reads = ReadBatch()
+    handle = reads.map(feature.spec, user_id)
+    values = store.read(reads, now.timestamp())[handle]
+    return dict(zip(values.fields.tolist(), values.values.tolist(), strict=True))

@@ -1,0 +1,156 @@
+"""Discovery sections: "Order again", "For you", "New", "Popular near you", cuisine carousels.
+
+Every section is cut from ONE Discovery ranking (its candidates, features and order). Sections
+are filled in a fixed priority order so that a venue capped at ``max_per_venue`` appearances
+lands in the most specific section first; the order in which they are *shown* is the bandit's
+(see :func:`order_sections`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from palate.catalog.columns import MISSING_DAY
+from palate.catalog.index import VenueIndex
+from palate.experiments.arms import BanditConfig, arm_scores
+from palate.features.entity_engagement import SECTION, EntityEngagement, arm
+from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
+
+ORDER_AGAIN, FOR_YOU, NEW, POPULAR = "order_again", "for_you", "new", "popular"
+TITLES = {
+    ORDER_AGAIN: "Order again",
+    FOR_YOU: "For you",
+    NEW: "New",
+    POPULAR: "Popular near you",
+}
+CUISINE_PREFIX = "cuisine:"
+
+
+@dataclass(frozen=True, slots=True)
+class SectionConfig:
+    """How sections are cut from the ranking."""
+
+    max_per_venue: int = 1
+    venues_per_section: int = 10
+    new_days: int = 30
+    cuisine_carousels: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A named carousel: ``rows`` index the Discovery candidates, best first."""
+
+    name: str
+    title: str
+    rows: IntArray
+
+
+def _column(candidates: Candidates, name: str) -> FloatArray:
+    """A hydrated column, zeros when hydration failed open."""
+    return candidates.features.get(name, np.zeros(len(candidates)))
+
+
+def _by(key: FloatArray, mask: BoolArray, tiebreak: FloatArray | None = None) -> IntArray:
+    """Rows of ``mask`` by ``key`` descending, then ``tiebreak`` descending, then rank."""
+    rows = np.flatnonzero(mask)
+    second = np.zeros(len(rows)) if tiebreak is None else -tiebreak[rows]
+    return rows[np.lexsort((rows, second, -key[rows]))].astype(np.int32)
+
+
+def top_cuisines(
+    candidates: Candidates, index: VenueIndex, weights: Mapping[str, float], count: int
+) -> list[str]:
+    """The cuisines served here, the customer's strongest first, then the most popular here."""
+    matrix = index.cuisines.matrix[candidates.positions]
+    present = np.flatnonzero(matrix.any(axis=0))
+    if not len(present) or count <= 0:
+        return []
+    names = [index.cuisines.vocabulary[c] for c in present.tolist()]
+    affinity = np.array([weights.get(name, 0.0) for name in names])
+    popular = _column(candidates, "pop_orders_7d") @ matrix[:, present] + matrix[:, present].sum(0)
+    order = np.lexsort((np.arange(len(names)), -popular, -affinity))[:count]
+    return [names[i] for i in order.tolist()]
+
+
+def candidate_orders(
+    candidates: Candidates,
+    index: VenueIndex,
+    cuisines: list[str],
+    today: int,
+    config: SectionConfig,
+) -> list[tuple[str, str, IntArray]]:
+    """Each section's name, title and eligible rows in its own order, in filling priority."""
+    count = len(candidates)
+    rank = np.arange(count, dtype=np.float64)
+    ordered = _column(candidates, "cv_orders") > 0
+    onboarded = index.onboarded_day[candidates.positions]
+    new = (onboarded != MISSING_DAY) & (onboarded >= today - config.new_days)
+    popularity = _column(candidates, "pop_orders_7d")
+    orders: list[tuple[str, str, IntArray]] = [
+        (
+            ORDER_AGAIN,
+            TITLES[ORDER_AGAIN],
+            _by(_column(candidates, "cv_orders"), ordered, _column(candidates, "cv_recency")),
+        ),
+        (FOR_YOU, TITLES[FOR_YOU], _by(-rank, ~ordered)),
+        (NEW, TITLES[NEW], _by(-rank, new)),
+        (POPULAR, TITLES[POPULAR], _by(popularity, popularity > 0)),
+    ]
+    for cuisine in cuisines:
+        has = index.cuisines.mask(cuisine)[candidates.positions]
+        title = cuisine.replace("_", " ").title()
+        orders.append((CUISINE_PREFIX + cuisine, title, _by(-rank, has)))
+    return orders
+
+
+def build_sections(
+    candidates: Candidates,
+    index: VenueIndex,
+    cuisine_weights: Mapping[str, float],
+    today: int,
+    config: SectionConfig,
+) -> list[Section]:
+    """Non-empty sections; no venue in more than ``config.max_per_venue`` of them.
+
+    ``today`` is the request's day number since the epoch (for "New").
+    """
+    cuisines = top_cuisines(candidates, index, cuisine_weights, config.cuisine_carousels)
+    uses = np.zeros(len(candidates), dtype=np.int64)
+    sections: list[Section] = []
+    for name, title, order in candidate_orders(candidates, index, cuisines, today, config):
+        rows = order[uses[order] < config.max_per_venue][: config.venues_per_section]
+        if len(rows):
+            uses[rows] += 1
+            sections.append(Section(name, title, rows))
+    return sections
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Where a request is served: the customer, their city and market, and the time."""
+
+    user_id: str
+    city_id: str | None
+    market_id: str | None
+    now: datetime
+
+
+def order_sections(
+    sections: list[Section],
+    engagement: EntityEngagement,
+    shown: Shown,
+    config: BanditConfig,
+    rng: np.random.Generator,
+) -> list[tuple[Section, float]]:
+    """Sections by one Thompson draw of their click rate (customer → city → market priors)."""
+    if not sections:
+        return []
+    arms = [arm(SECTION, s.name) for s in sections]
+    levels = engagement.evidence(arms, shown.user_id, shown.city_id, shown.market_id, shown.now)
+    draws = arm_scores(levels, np.zeros(len(sections)), config, rng).sampled
+    order = np.lexsort((np.arange(len(sections)), -draws))
+    return [(sections[i], float(draws[i])) for i in order.tolist()]
