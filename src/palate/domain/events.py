@@ -75,6 +75,7 @@ class Click(EventBase):
     entity_id: str
     request_id: str | None = None
     premise: Premise | None = None
+    section: str | None = None
     type: EventType = EventType.CLICK
 
 

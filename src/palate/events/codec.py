@@ -89,6 +89,7 @@ def _encode_specific(event: Event) -> Row:
                 **_encode_shown(event.entity_kind, event.entity_id),
                 "request_id": event.request_id,
                 "premise": None if event.premise is None else event.premise.value,
+                "section": event.section,
             }
         case AddToCart():
             return {
@@ -166,6 +167,7 @@ def _decode_click(row: Row) -> Click:
         entity_id=_required(row, "entity_id"),
         request_id=row["request_id"],
         premise=_optional_premise(row),
+        section=row.get("section"),
     )
 
 

@@ -93,11 +93,12 @@ class ImpressionIn(_Base):
 
 
 class ClickIn(_Base):
-    """A tap on a shown entity."""
+    """A tap on a shown entity (``section``: where on the page it was, e.g. ``order_again``)."""
 
     type: Literal["click"]
     entity_kind: EntityKind
     entity_id: Id
+    section: NotRequired[str | None]
     request_id: NotRequired[Id | None]
     premise: NotRequired[Premise | None]
 

@@ -25,7 +25,7 @@ from palate.events.log import EventLog
 # click is derived from ``entity_id`` on ingestion, so it is not sent).
 FIELDS_BY_TYPE = {
     "impression": ("request_id", "premise", "section", "position", "entity_kind", "entity_id"),
-    "click": ("request_id", "premise", "entity_kind", "entity_id"),
+    "click": ("request_id", "premise", "section", "entity_kind", "entity_id"),
     "add_to_cart": ("request_id", "venue_id", "item_id", "quantity"),
     "order": ("request_id", "order_id", "venue_id", "lines", "total"),
 }
