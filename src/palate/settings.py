@@ -147,6 +147,29 @@ class RedisSettings(Section):
     claim_idle_s: float = Field(default=30.0, gt=0)
 
 
+class ExplorationSettings(Section):
+    """Thompson sampling on the click rate of banners, category tiles, brands and sections."""
+
+    seed: int = 0
+    max_slots: int = Field(default=2, ge=0)
+    max_share: float = Field(default=0.25, ge=0, le=1)
+    base_ctr: float = Field(default=0.05, gt=0, lt=1)
+    prior_strength: float = Field(default=20.0, gt=0)
+    relevance_weight: float = Field(default=1.0, ge=0)
+    half_life_hours: float = Field(default=168.0, gt=0)
+    candidate_pool: int = Field(default=500, ge=1)
+
+
+class SectionSettings(Section):
+    """``POST /v1/discovery/sections``: which carousels, how long, and how often a venue repeats."""
+
+    max_per_venue: int = Field(default=1, ge=1)
+    venues_per_section: int = Field(default=10, ge=1)
+    new_days: int = Field(default=30, ge=1)
+    cuisine_carousels: int = Field(default=3, ge=0)
+    pool: int = Field(default=200, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of Palate; see ``palate.example.toml`` for the documented defaults."""
 
@@ -171,6 +194,8 @@ class Settings(BaseSettings):
     business_rules: BusinessRuleSettings = BusinessRuleSettings()
     ingest: IngestSettings = IngestSettings()
     redis: RedisSettings = RedisSettings()
+    exploration: ExplorationSettings = ExplorationSettings()
+    sections: SectionSettings = SectionSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

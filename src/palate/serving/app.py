@@ -15,12 +15,21 @@ from palate.observability.metrics import Metrics
 from palate.ranking.hot_swap import ModelWatcher
 from palate.ranking.learned import load_model
 from palate.ranking.model_store import FileModelStore
-from palate.serving import catalog_api, discovery, health, ingest, premises_api, rules_api
+from palate.serving import (
+    catalog_api,
+    discovery,
+    entry_points_api,
+    health,
+    ingest,
+    premises_api,
+    rules_api,
+)
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
 from palate.serving.ingestion import Ingestor, build_ingestor
 from palate.serving.middleware import ObservabilityMiddleware
 from palate.serving.responses import JsonResponse
 from palate.serving.state import ServingState, load_state
+from palate.serving.web import mount as mount_web_ui
 from palate.settings import Settings, load_settings
 
 DESCRIPTION = """Real-time personalisation for delivery marketplaces.
@@ -33,7 +42,12 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     """A FastAPI app serving ``state`` under ``settings``."""
     metrics = Metrics()
     # Accepted events update the online features before the reply (memory) or via the stream.
-    ingestor = build_ingestor(settings, state, metrics, on_accepted=[feature_writer(state)])
+    ingestor = build_ingestor(
+        settings,
+        state,
+        metrics,
+        on_accepted=[feature_writer(state), entry_points_api.engagement_writer(state, settings)],
+    )
     app = FastAPI(
         title="Palate",
         version="0.1.0",
@@ -50,9 +64,11 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     app.include_router(health.router)
     app.include_router(discovery.router)
     app.include_router(premises_api.router)
+    app.include_router(entry_points_api.router)
     app.include_router(catalog_api.router)
     app.include_router(rules_api.router)
     app.include_router(ingest.router)
+    mount_web_ui(app)
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
     )

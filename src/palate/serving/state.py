@@ -17,6 +17,7 @@ from palate.catalog.store import load_catalog
 from palate.domain.catalog import Catalog
 from palate.domain.requests import RankingRequest
 from palate.events.log import EventLog
+from palate.features.entity_engagement import CityLocator, EntityEngagement, EntityEngagementConfig
 from palate.features.feature_set import FeatureSet
 from palate.features.service import FeatureService
 from palate.features.store.registry import open_store
@@ -60,6 +61,7 @@ class ServingState:
     broadcast: CatalogBroadcast | None = None
     business_rules: RuleBook = field(default_factory=RuleBook)
     rule_store: RuleStore | None = None
+    engagement: EntityEngagement | None = None  # banner, tile, brand and section click rates
 
     def record_catalog_change(self, op: str, body: Any) -> None:
         """Log a change durably, refresh the features' venue facts, tell the other replicas."""
@@ -138,6 +140,11 @@ def build_state(
         broadcast=catalog_broadcast(settings),
         business_rules=book,
         rule_store=store,
+        engagement=EntityEngagement(
+            features.store,
+            CityLocator(catalog.cities),
+            EntityEngagementConfig(half_life_hours=settings.exploration.half_life_hours),
+        ),
     )
 
 
@@ -162,6 +169,8 @@ def warm_features(state: ServingState, settings: Settings, events: EventLog) -> 
     table = events.read()
     if table.num_rows:
         state.features.ingest(table)
+        if state.engagement is not None:
+            state.engagement.ingest(table)
         state.features.refresh_snapshots(table, table.column("ts")[-1].as_py())
     log.info(
         "features warmed",
