@@ -44,11 +44,7 @@ class BoostSelector(Generic[Q]):
 
     def select(self, query: Q, candidates: Candidates) -> Candidates:
         """The candidates re-ordered by boosted scores; untouched when no boost applies."""
-        rules = [
-            r
-            for r in active_rules(self.book, self.subject, query, candidates).of(BoostRule)
-            if isinstance(r, BoostRule)
-        ]
+        rules = active_rules(self.book, self.subject, query, candidates).of(BoostRule)
         if not rules or not len(candidates) or candidates.scores is None:
             return candidates
         ids = self.subject.ids(candidates).astype(str)

@@ -14,12 +14,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 RuleId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 EntityId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+R = TypeVar("R", bound="RuleBase")
 
 
 class RuleBase(BaseModel):
@@ -137,7 +140,7 @@ class ActiveRules:
 
     rules: tuple[Rule, ...] = ()
 
-    def of(self, kind: type[RuleBase]) -> list[Rule]:
+    def of(self, kind: type[R]) -> list[R]:
         """The active rules of one kind, in id order (deterministic)."""
         return sorted((r for r in self.rules if isinstance(r, kind)), key=lambda r: r.id)
 

@@ -58,11 +58,7 @@ class DiversitySelector(Generic[Q]):
 
     def select(self, query: Q, candidates: Candidates) -> Candidates:
         """The candidates with the caps met in each rule's top ``top_n``."""
-        rules = [
-            r
-            for r in active_rules(self.book, self.subject, query, candidates).of(DiversityRule)
-            if isinstance(r, DiversityRule)
-        ]
+        rules = active_rules(self.book, self.subject, query, candidates).of(DiversityRule)
         moved: list[list[object]] = []
         for rule in rules:
             candidates, rule_moves = self._apply(rule, candidates)

@@ -27,11 +27,7 @@ class PinSelector(Generic[Q]):
 
     def select(self, query: Q, candidates: Candidates) -> Candidates:
         """Pinned targets at their slots (lowest slot first on a clash), others in order."""
-        rules = [
-            r
-            for r in active_rules(self.book, self.subject, query, candidates).of(PinRule)
-            if isinstance(r, PinRule)
-        ]
+        rules = active_rules(self.book, self.subject, query, candidates).of(PinRule)
         if not rules or not len(candidates):
             return candidates
         ids = self.subject.ids(candidates).astype(str)

@@ -30,11 +30,7 @@ class SponsoredSelector(Generic[Q]):
 
     def select(self, query: Q, candidates: Candidates) -> Candidates:
         """Sponsored targets at their reserved slots, pins kept where they are."""
-        rules = [
-            r
-            for r in active_rules(self.book, self.subject, query, candidates).of(SponsoredRule)
-            if isinstance(r, SponsoredRule)
-        ]
+        rules = active_rules(self.book, self.subject, query, candidates).of(SponsoredRule)
         if not rules or not len(candidates):
             return candidates
         ids = self.subject.ids(candidates).astype(str)
