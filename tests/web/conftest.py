@@ -10,6 +10,8 @@ import pytest
 
 from palate.catalog.store import load_catalog
 from palate.domain.catalog import Catalog
+from palate.settings import Settings
+from palate.training.venue_ranker.commands import run_evaluate
 from tests.servers import RunningServer, palate_server
 
 ADMIN_TOKEN = "ui-test-token"  # noqa: S105 - a test-only token
@@ -19,10 +21,12 @@ ADMIN_TOKEN = "ui-test-token"  # noqa: S105 - a test-only token
 def ui_server(
     simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    """``palate serve`` on its own copy of the data, so the events it takes stay here."""
+    """``palate serve`` on its own copy of the data, so the events it takes stay here; the copy
+    holds the report of a real ``palate evaluate`` (a few seconds on the small city)."""
     root = tmp_path_factory.mktemp("ui")
     data = root / "data"
     shutil.copytree(simulated_dir, data)
+    run_evaluate(Settings(data={"dir": data}), out=None, sample=1.0, step_minutes=60)
     env = {"PALATE_ADMIN_TOKEN": ADMIN_TOKEN}
     with palate_server(data, root, env=env) as running:
         yield running

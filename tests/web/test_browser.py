@@ -6,10 +6,12 @@ never downloads a browser. Without Chromium the tests skip, except in CI where t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,8 +55,14 @@ class Tab:
         self.page = browser.new_page(**options)  # type: ignore[attr-defined]
         self.base_url = base_url
         self.errors: list[str] = []
+        self.sent: list[dict[str, Any]] = []  # every event the page posted to /v1/events
+        self.page.on("request", self._request)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _request(self, request: object) -> None:
+        if request.url.endswith("/v1/events") and request.post_data:  # type: ignore[attr-defined]
+            self.sent.extend(json.loads(request.post_data)["events"])  # type: ignore[attr-defined]
 
     def _console(self, message: object) -> None:
         if message.type == "error":  # type: ignore[attr-defined]
@@ -99,13 +107,27 @@ def test_order_twice_then_order_again(browser: object, ui_server: RunningServer)
     with page.expect_navigation():
         page.click("#context-form button[type=submit]")
     assert f"user={CUSTOMER}" in page.url
+    names = page.eval_on_selector_all(
+        "#discovery [data-section-name]", "els => els.map(e => e.dataset.sectionName)"
+    )
+    assert "for_you" in names
     before = tab.venue_ids("#order-again")
     ranked = tab.venue_ids("#discovery")
     assert ranked, "Discovery showed no venue"
     venue_id = next(v for v in ranked if v not in before)
+    card = page.locator(f"#discovery li[data-entity='{venue_id}']")
+    section = card.get_attribute("data-section")
+    page.wait_for_load_state("networkidle")
+    request_id = page.get_attribute("body", "data-request-id")
+    impressions = {
+        e["section"]
+        for e in tab.sent
+        if e["type"] == "impression" and e["request_id"] == request_id
+    }
+    assert impressions == set(names)  # one impression section per shown carousel, by name
     tab.shot("discovery")
 
-    page.locator(f"#discovery a.venue-link[data-entity='{venue_id}']").click()
+    card.locator("a.venue-link").click()
     page.wait_for_selector(f"#venue[data-venue-id='{venue_id}']")
     venue_url = page.url
     order_two_items(tab)
@@ -118,6 +140,42 @@ def test_order_twice_then_order_again(browser: object, ui_server: RunningServer)
     assert venue_id in tab.venue_ids("#order-again")
     tab.shot("discovery-order-again")
     assert tab.errors == []
+    clicks = [e for e in tab.sent if e["type"] == "click" and e["entity_id"] == venue_id]
+    assert [c.get("section") for c in clicks] == [section]  # the carousel it was clicked in
+
+
+def assert_same_explanation(tab: Tab, why: Any, server: RunningServer) -> None:
+    """The open panel shows what ``POST /v1/discovery`` with ``"explain": true`` says of the
+    venue: the scorer, its largest contributions (by absolute value, signed) and the rules."""
+    shown = [
+        (row.locator("th").inner_text(), float(row.locator("td").inner_text()))
+        for row in why.locator("table.contributions tbody tr").all()
+    ]
+    assert shown, "no contribution shown"
+    assert [abs(v) for _, v in shown] == sorted((abs(v) for _, v in shown), reverse=True)
+    venue_id = why.locator("xpath=..").get_attribute("data-entity")
+    body = tab.page.evaluate(
+        "({user: document.body.dataset.user, when: document.body.dataset.when,"
+        " lat: Number(document.body.dataset.lat), lon: Number(document.body.dataset.lon)})"
+    )
+    with server.client() as client:
+        reply = client.post(
+            "/v1/discovery",
+            json={
+                "user_id": body["user"],
+                "location": {"lat": body["lat"], "lon": body["lon"]},
+                "time": body["when"],
+                "limit": 200,
+                "explain": True,
+            },
+        ).json()
+    venue = next(v for v in reply["venues"] if v["venue_id"] == venue_id)
+    explanation = venue["explanation"]
+    assert why.locator(".scorer").inner_text() == explanation["scorer"]
+    for name, value in shown:
+        assert explanation["contributions"][name] == pytest.approx(value, abs=1e-4)
+    rules = why.locator(".rules code").all_inner_texts()
+    assert rules == explanation["rules"]
 
 
 def test_why_this_category_and_map(browser: object, ui_server: RunningServer) -> None:
@@ -125,10 +183,10 @@ def test_why_this_category_and_map(browser: object, ui_server: RunningServer) ->
     page = tab.page
     tab.goto(f"/ui?user={CUSTOMER}")
     why = page.locator("#discovery details.why").first
-    why.locator("summary").focus()
+    why.locator("> summary").focus()
     page.keyboard.press("Enter")  # keyboard-usable: the panel opens without a mouse
     assert why.get_attribute("open") is not None
-    assert why.locator("th", has_text="distance_m").count() == 1
+    assert_same_explanation(tab, why, ui_server)
 
     page.locator("a.tile[href^='/ui/categories/pizza']").click()
     page.wait_for_selector("#category")
@@ -155,6 +213,14 @@ def test_phone_layout_and_insights(browser: object, ui_server: RunningServer) ->
 
     tab = Tab(browser, ui_server.base_url, viewport={"width": 1280, "height": 900})
     tab.goto("/ui/insights")
+    report = tab.page.locator("#evaluation article[data-report='venue_ranking.md']")
+    methods = report.locator("table.report-table").first.locator("tbody th").all_inner_texts()
+    assert {"popularity", "distance", "heuristic", "learned"} <= set(methods)
+    chart = report.locator("img.chart")
+    chart.scroll_into_view_if_needed()
+    tab.page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=chart.element_handle()
+    )
     table = tab.page.locator("#serving table.figures")
     assert table.locator("code", has_text="/ui").count() >= 1
     tab.page.fill("#admin-token", ADMIN_TOKEN)

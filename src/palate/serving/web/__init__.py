@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from palate.serving.web.insights import router as insights_router
 from palate.serving.web.models_api import router as models_router
+from palate.serving.web.reports import router as reports_router
 from palate.serving.web.storefront import router as storefront_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -25,4 +26,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(storefront_router)
     app.include_router(insights_router)
     app.include_router(models_router)
+    app.include_router(reports_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")

@@ -1,4 +1,4 @@
-"""``/ui/insights``: live serving figures from the server's own metrics, and the model registry."""
+"""``/ui/insights``: the offline evaluation, live serving figures and the model registry."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from palate.ranking.model_store import FileModelStore
 from palate.serving.dependencies import MetricsDep, SettingsDep
+from palate.serving.state import EVENTS_DIR
+from palate.serving.web.reports import REPORTS_DIR, latest_reports
 from palate.serving.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -98,7 +100,7 @@ def serving_rows(registry: CollectorRegistry, uptime_s: float) -> list[dict[str,
 async def insights_page(
     request: Request, metrics: MetricsDep, settings: SettingsDep
 ) -> HTMLResponse:
-    """Serving figures since this process started, and the registered ranking models."""
+    """Evaluation reports, serving figures since this process started, registered models."""
     uptime = time.monotonic() - getattr(request.app.state, "ui_started", time.monotonic())
     store = FileModelStore.in_data_dir(settings.data.dir)
     name = settings.ranker.model_name
@@ -107,6 +109,10 @@ async def insights_page(
         request,
         "insights.html",
         {
+            "reports": latest_reports(settings.data.dir),
+            "reports_dir": settings.data.dir / REPORTS_DIR,
+            "events_dir": settings.data.dir / EVENTS_DIR,
+            "data_dir": settings.data.dir,
             "rows": serving_rows(metrics.registry, uptime),
             "degraded": degraded_counts(metrics.registry),
             "uptime_s": round(uptime),

@@ -9,20 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from palate.catalog.item_query import ItemQuery
-from palate.domain.requests import RankingRequest
+from palate.pipeline import PipelineResult
+from palate.pipeline.candidates import IntArray
 from palate.premises.venue_items import sections
 from palate.retrieval.category import CategoryRequest, resolve_category
 from palate.serving.dependencies import SettingsDep, StateDep
-from palate.serving.discovery import run_discovery
 from palate.serving.premises_api import ranked_items
 from palate.serving.state import ServingState
 from palate.serving.web.context import ShopContext, customer_choices, shop_context
+from palate.serving.web.sections_view import discovery_page_sections
 from palate.serving.web.templating import render
-from palate.serving.web.views import CityMap, city_map, order_again, venue_cards, why_rows
+from palate.serving.web.views import CityMap, city_map, venue_cards, why_rows
 
 router = APIRouter(include_in_schema=False)
 VENUE_LIMIT = 24
@@ -35,6 +37,11 @@ def map_of(request: Request, state: ServingState, ctx: ShopContext) -> CityMap:
     if ctx.city.id not in maps:
         maps[ctx.city.id] = city_map(state.catalog, ctx.city)
     return maps[ctx.city.id]
+
+
+def top(result: PipelineResult, limit: int) -> IntArray:
+    """The rows of the first ``limit`` ranked candidates."""
+    return np.arange(min(limit, len(result.candidates)), dtype=np.int32)
 
 
 def page_context(request: Request, state: ServingState, ctx: ShopContext) -> dict[str, Any]:
@@ -51,18 +58,17 @@ def page_context(request: Request, state: ServingState, ctx: ShopContext) -> dic
 
 @router.get("/ui", response_class=HTMLResponse)
 async def discovery_page(request: Request, state: StateDep, settings: SettingsDep) -> HTMLResponse:
-    """Discovery for the chosen customer, place and hour, with "Order again" and categories."""
+    """Discovery's sections for the chosen customer, place and hour, in the bandit's order."""
     ctx = shop_context(request, state.catalog)
-    ranking = RankingRequest(ctx.user_id, ctx.location, ctx.when, VENUE_LIMIT)
-    result = run_discovery(state, settings, ranking)
+    page = discovery_page_sections(state, settings, ctx)
+    result = page.result
     categories = sorted(state.catalog.categories.values(), key=lambda c: c.name)
     return render(
         request,
         "discovery.html",
         {
             **page_context(request, state, ctx),
-            "venues": venue_cards(state, result, VENUE_LIMIT),
-            "order_again": order_again(state, ctx.user_id, ctx.when),
+            "sections": page.sections,
             "categories": categories,
             "scorer": result.scorer,
             "degraded": result.trace.degraded,
@@ -72,7 +78,9 @@ async def discovery_page(request: Request, state: StateDep, settings: SettingsDe
 
 
 @router.get("/ui/categories/{category}", response_class=HTMLResponse)
-async def category_page(category: str, request: Request, state: StateDep) -> HTMLResponse:
+async def category_page(
+    category: str, request: Request, state: StateDep, settings: SettingsDep
+) -> HTMLResponse:
     """The venues of one food category, ranked for this customer."""
     category_id = resolve_category(state.catalog, category)
     if category_id is None:
@@ -87,7 +95,7 @@ async def category_page(category: str, request: Request, state: StateDep) -> HTM
         {
             **page_context(request, state, ctx),
             "category": state.catalog.categories[category_id],
-            "venues": venue_cards(state, result, VENUE_LIMIT),
+            "venues": venue_cards(state, settings, result, top(result, VENUE_LIMIT)),
             "scorer": result.scorer,
             "trace": [stage.as_dict() for stage in result.trace.stages],
         },

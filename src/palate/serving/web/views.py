@@ -1,20 +1,23 @@
-"""What the storefront templates show: venue cards, "why this?" facts, "Order again", the map."""
+"""What the storefront templates show: venue cards with their "why this?" panel, and the map."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
 from palate.domain.catalog import Catalog
 from palate.domain.market import City
 from palate.pipeline import Candidates, PipelineResult
+from palate.pipeline.candidates import IntArray
+from palate.ranking.explain import Explanation, explain
+from palate.ranking.heuristic import popularity_peak, weights_from
+from palate.ranking.learned import served_model
 from palate.serving.state import ServingState
+from palate.settings import Settings
 
-ORDER_AGAIN_MIN = 0.5  # decayed orders: about one recent order, so a single old one fades out
-ORDER_AGAIN_LIMIT = 8
+TOP_CONTRIBUTIONS = 6
 MAP_WIDTH = 1000.0
 MAP_HEIGHT = 700.0
 MAP_MARGIN = 20.0
@@ -31,20 +34,62 @@ def why_rows(candidates: Candidates) -> list[dict[str, float]]:
     return [{name: values[row] for name, values in columns.items()} for row in range(count)]
 
 
-def venue_cards(state: ServingState, result: PipelineResult, limit: int) -> list[dict[str, object]]:
-    """The ranked venues with what a card shows and the facts behind their rank."""
-    shown = result.candidates.take(slice(0, limit))
+def top_contributions(
+    explanation: Explanation, count: int = TOP_CONTRIBUTIONS
+) -> dict[str, object]:
+    """What the "why this?" panel shows: scorer, base, the largest contributions by absolute
+    value (signed) and the rules that fired.
+
+    >>> top_contributions(Explanation("heuristic", 0.0, {"a": 0.1, "b": -0.5, "c": 0.0}), 2)
+    {'scorer': 'heuristic', 'base': 0.0, 'contributions': [('b', -0.5), ('a', 0.1)], 'rules': []}
+    """
+    ranked = sorted(explanation.contributions.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    return {
+        "scorer": explanation.scorer,
+        "base": round(explanation.base, 4),
+        "contributions": [(name, round(value, 4)) for name, value in ranked[:count]],
+        "rules": list(explanation.rules),
+    }
+
+
+def explained(
+    settings: Settings, result: PipelineResult, rows: IntArray, ids: list[str]
+) -> list[dict[str, object]]:
+    """Explanations of ``rows`` of the result's candidates, through the API's own ``explain``
+    (same model, weights and popularity peak as ``"explain": true``)."""
+    explanations = explain(
+        result.scorer,
+        result.candidates.take(rows),
+        ids,
+        result.trace.stages,
+        model=served_model() if result.scorer == "learned" else None,
+        weights=weights_from(settings.heuristic),
+        peak=popularity_peak(result.candidates) if result.scorer == "heuristic" else 0.0,
+    )
+    return [top_contributions(e) for e in explanations]
+
+
+def venue_cards(
+    state: ServingState, settings: Settings, result: PipelineResult, rows: IntArray
+) -> list[dict[str, object]]:
+    """The venues at ``rows`` of the ranking, with what a card shows and why they rank there."""
+    shown = result.candidates.take(rows)
     ids = state.index.venue_ids[shown.positions].tolist()
     scores = shown.scores if shown.scores is not None else np.zeros(len(shown))
     facts = why_rows(shown)
+    reasons = explained(settings, result, rows, ids)
     return [
-        venue_card(state.catalog, venue_id, float(score), why)
-        for venue_id, score, why in zip(ids, scores.tolist(), facts, strict=True)
+        venue_card(state.catalog, venue_id, float(score), why, reason)
+        for venue_id, score, why, reason in zip(ids, scores.tolist(), facts, reasons, strict=True)
     ]
 
 
 def venue_card(
-    catalog: Catalog, venue_id: str, score: float, why: dict[str, float]
+    catalog: Catalog,
+    venue_id: str,
+    score: float,
+    why: dict[str, float],
+    explanation: dict[str, object],
 ) -> dict[str, object]:
     """One venue as the templates show it."""
     venue = catalog.venues[venue_id]
@@ -59,25 +104,8 @@ def venue_card(
         "score": round(score, 4),
         "sponsored": why.get("sponsored", 0.0) > 0,
         "why": why,
+        "explanation": explanation,
     }
-
-
-def order_again(
-    state: ServingState, user_id: str, now: datetime, limit: int = ORDER_AGAIN_LIMIT
-) -> list[dict[str, object]]:
-    """Venues this customer keeps ordering from (decayed orders above the threshold), most first."""
-    ids = state.index.venue_ids
-    if not len(ids):
-        return []
-    columns = state.features.venue_features(user_id, ids.tolist(), now)
-    orders = np.asarray(columns.get("cv_orders", np.zeros(len(ids))), dtype=np.float64)
-    rows = np.flatnonzero(orders > ORDER_AGAIN_MIN)
-    rows = rows[np.argsort(-orders[rows], kind="stable")][:limit]
-    cards = []
-    for row in rows.tolist():
-        why = {name: round(float(column[row]), 4) for name, column in sorted(columns.items())}
-        cards.append(venue_card(state.catalog, str(ids[row]), 0.0, why))
-    return cards
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,11 @@ function trackClicks() {
   document.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-click]");
     if (!link) return;
-    sendEvents([{ ...baseEvent("click"), entity_kind: link.dataset.kind,
-                  entity_id: link.dataset.entity, premise: link.dataset.premise }]);
+    const click = { ...baseEvent("click"), entity_kind: link.dataset.kind,
+                    entity_id: link.dataset.entity, premise: link.dataset.premise };
+    // The section lets the bandit credit the carousel the click came from.
+    if (link.dataset.section) click.section = link.dataset.section;
+    sendEvents([click]);
   });
 }
 
