@@ -13,10 +13,11 @@ from palate.features.feature_set import FeatureSet
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
 from palate.pipeline.budget import LastGood
+from palate.ranking.embedding_features import EMBEDDING_FEATURES, EmbeddingAffinity
 from palate.ranking.heuristic import HeuristicScorer, HeuristicWeights, ProximityScorer
 from palate.ranking.hot_swap import ModelHolder
 from palate.ranking.hydrators import CONTEXT_FEATURES, OnlineFeatures, RequestContext
-from palate.ranking.learned import LearnedScorer
+from palate.ranking.learned import LearnedScorer, served_factors
 from palate.ranking.popularity import PopularityScorer
 from palate.ranking.selectors import TopK
 from palate.retrieval.deliverable import SOURCE_FEATURES, DeliverableVenues
@@ -31,6 +32,7 @@ DISCOVERY_FEATURES: tuple[str, ...] = (
     *SOURCE_FEATURES,
     *CONTEXT_FEATURES,
     *FeatureSet.from_config(None).venue_columns,
+    *EMBEDDING_FEATURES,
 )
 
 
@@ -60,11 +62,15 @@ def discovery_pipeline(
         name="discovery",
         sources=[DeliverableVenues(index)],  # delivery area, opening hours and status in one lookup
         filters=[NotTemporarilyClosed(editor), *rule_filters(book, subject)],
-        hydrators=[RequestContext(index), OnlineFeatures(features, index)],
+        hydrators=[
+            RequestContext(index),
+            OnlineFeatures(features, index),
+            EmbeddingAffinity(index, lambda: None if models is None else served_factors(models)),
+        ],
         # learned → heuristic → popularity → proximity; then the last good result (runner)
         scorers=[*learned, heuristic, PopularityScorer(weights), ProximityScorer(weights)],
         selectors=[*rule_selectors(book, subject), TopK()],
-        fail_open=frozenset({"online_features"}),
+        fail_open=frozenset({"online_features", "embedding_affinity"}),
         budgets_us=dict(budgets_us or {}),
         last_good=last_good,
     )
@@ -101,6 +107,7 @@ def discovery_budgets(budgets: StageBudgets) -> dict[str, float]:
         "deliverable_venues": budgets.sources_ms,
         "request_context": budgets.hydrators_ms,
         "online_features": budgets.hydrators_ms,
+        "embedding_affinity": budgets.hydrators_ms,
         **dict.fromkeys(RULE_STAGES, budgets.rules_ms),
     }
     return {stage: value * 1_000 for stage, value in ms.items() if value > 0}

@@ -80,8 +80,10 @@ class ModelStore(Protocol):
         params: Mapping[str, Any],
         parent: str | None = None,
         precompile: bool = True,
+        extra_dirs: Mapping[str, Path] | None = None,
     ) -> ModelVersion:
-        """Store a new version (never promoted by registering)."""
+        """Store a new version (never promoted by registering); ``extra_dirs`` (name →
+        directory) are copied into the version directory, e.g. the model's embeddings."""
         ...
 
     def list(self, name: str) -> tuple[ModelVersion, ...]:
@@ -134,6 +136,7 @@ class FileModelStore:
         params: Mapping[str, Any],
         parent: str | None = None,
         precompile: bool = True,
+        extra_dirs: Mapping[str, Path] | None = None,
     ) -> ModelVersion:
         """Write the artefacts, compile them (outside the lock) and publish the next version."""
         document = {
@@ -150,6 +153,8 @@ class FileModelStore:
         staging.mkdir()
         try:
             _write_durably(staging / MODEL_FILE, model_text.encode())
+            for dir_name, source in (extra_dirs or {}).items():
+                shutil.copytree(source, staging / dir_name)  # published by the same rename
             if precompile:  # slow (seconds); other writers must not wait for it
                 compile_object(staging / MODEL_FILE, staging / COMPILED_DIR)
             with self._locked(name):

@@ -51,7 +51,9 @@ class ObservabilityMiddleware:
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
-        endpoint = getattr(route, "path", None) or "unmatched"
+        # A mounted app (static files) has no route but its mount path in root_path; a path
+        # nothing matched stays "unmatched" so the label set cannot grow with arbitrary URLs.
+        endpoint = getattr(route, "path", None) or scope.get("root_path") or "unmatched"
         self.metrics.request_seconds.labels(endpoint, scope["method"], str(status)).observe(seconds)
         if self.access_log:
             log.info(

@@ -7,8 +7,11 @@ starts, and only then are the step's own events ingested. So no label, and nothi
 happened after a ranking was served, can leak into that ranking's features.
 
 Features are computed by the very hydrators the Discovery pipeline runs
-(:class:`RequestContext` and :class:`OnlineFeatures`) over candidates carrying the same source
-columns as :class:`DeliverableVenues`, so training and serving cannot drift apart.
+(:class:`RequestContext`, :class:`OnlineFeatures`, :class:`EmbeddingAffinity`) over candidates
+carrying the same source columns as :class:`DeliverableVenues`, so training and serving cannot
+drift apart. The venue embeddings behind ``emb_score`` are refitted with the batch profiles,
+once per ``profile_every``, on the events before that period starts: a row's ``emb_score``
+never sees its own day or anything later.
 """
 
 from __future__ import annotations
@@ -36,8 +39,16 @@ from palate.features.store.registry import open_store
 from palate.features.venue_attributes import attributes_of as venue_attributes
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.premises.discovery import DISCOVERY_FEATURES
+from palate.ranking.embedding_features import EmbeddingAffinity
 from palate.ranking.hydrators import OnlineFeatures, RequestContext
 from palate.ranking.learned import feature_matrix
+from palate.training.embeddings import (
+    AlsParams,
+    Embeddings,
+    FeedbackWeights,
+    train_venue_embeddings,
+    venue_feedback,
+)
 from palate.training.venue_ranker.labels import labelled_impressions
 
 DEFAULT_STEP = timedelta(hours=1)
@@ -92,18 +103,20 @@ def build_training_table(
     profile_every: timedelta = DEFAULT_PROFILE_EVERY,
     sample: float = 1.0,
     engaged_only: bool = True,
+    als: AlsParams | None = None,
 ) -> TrainingTable:
     """Discovery impressions of ``events`` with their features as of their step's start.
 
     ``engaged_only`` keeps only requests where some venue was engaged with (the others carry
     no ranking signal); ``sample`` keeps that share of requests (by a hash of the id), to
-    trade data for time. Every event is replayed either way.
+    trade data for time. Every event is replayed either way. ``als`` sets the embeddings'
+    fit (refitted every ``profile_every`` on the events before).
     """
     started = time.perf_counter()
     events = _time_ordered(events)
     index = VenueIndex.build(catalog)
     labels = _selected(_known_venues(labelled_impressions(events), index), sample, engaged_only)
-    replay = _Replay(catalog, index, events, profile_every)
+    replay = _Replay(catalog, index, events, profile_every, als or AlsParams())
     step_us = int(step / timedelta(microseconds=1))
     ts_us = _micros(labels["ts"])
     step_of_row = ts_us // step_us
@@ -148,7 +161,12 @@ class _Replay:
     """The feature state of a replay: events are ingested strictly in time order."""
 
     def __init__(
-        self, catalog: Catalog, index: VenueIndex, events: pa.Table, profile_every: timedelta
+        self,
+        catalog: Catalog,
+        index: VenueIndex,
+        events: pa.Table,
+        profile_every: timedelta,
+        als: AlsParams,
     ) -> None:
         self.index = index
         self.service = feature_service(catalog)
@@ -161,6 +179,9 @@ class _Replay:
         self.profile_period = -1
         self.context = RequestContext(index)
         self.online = OnlineFeatures(self.service, index)
+        self.als = als
+        self.factors: Embeddings | None = None
+        self.embedding = EmbeddingAffinity(index, lambda: self.factors)
 
     def advance_to(self, start_us: int) -> None:
         """Ingest every event before ``start_us`` (exclusive) and refresh stale snapshots."""
@@ -174,6 +195,13 @@ class _Replay:
             n_orders = int(np.searchsorted(self.order_us, start_us, side="left"))
             when = datetime.fromtimestamp(start_us / 1e6, UTC)
             self.service.refresh_snapshots(self.orders.slice(0, n_orders), when)
+            self._refit_factors(period * self.profile_us)
+
+    def _refit_factors(self, period_us: int) -> None:
+        """Embeddings of the events before the period starts (the nightly job's view)."""
+        n_events = int(np.searchsorted(self.event_us, period_us, side="left"))
+        when = datetime.fromtimestamp(period_us / 1e6, UTC)
+        self.factors = fit_venue_factors(self.events.slice(0, n_events), when, self.als)
 
     def features(self, rows: _RequestColumns, lo: int, hi: int) -> npt.NDArray[np.float64]:
         """The request's feature matrix, as serving's hydrators compute it."""
@@ -188,7 +216,17 @@ class _Replay:
         candidates = source_candidates(self.index, positions, lat, lon)
         candidates.features.update(self.context.hydrate(request, candidates))
         candidates.features.update(self.online.hydrate(request, candidates))
+        candidates.features.update(self.embedding.hydrate(request, candidates))
         return feature_matrix(candidates, DISCOVERY_FEATURES)
+
+
+def fit_venue_factors(
+    events: pa.Table, as_of: datetime, params: AlsParams | None = None
+) -> Embeddings | None:
+    """Venue embeddings of ``events`` decayed to ``as_of``; ``None`` without any feedback."""
+    if venue_feedback(events, FeedbackWeights().positive()).is_empty():
+        return None
+    return train_venue_embeddings(events, params=params, as_of=as_of)
 
 
 def source_candidates(

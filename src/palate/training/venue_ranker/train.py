@@ -9,8 +9,10 @@ are measured, so a model is never scored on a day it (or its early stopping) has
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -177,8 +179,10 @@ def train_and_register(
     name: str = DEFAULT_MODEL_NAME,
     params: RankerParams | None = None,
     precompile: bool = True,
+    extra_dirs: Mapping[str, Path] | None = None,
 ) -> TrainResult:
-    """Split in time, train, measure on the test days and register (not promote)."""
+    """Split in time, train, measure on the test days and register (not promote);
+    ``extra_dirs`` (e.g. the embeddings behind ``emb_score``) are stored with the version."""
     started = time.perf_counter()
     params = params or RankerParams()
     split = temporal_split(table.frame)
@@ -196,6 +200,7 @@ def train_and_register(
         params=recorded,
         parent=_current_version(store, name),
         precompile=precompile,
+        extra_dirs=extra_dirs,
     )
     return TrainResult(
         version=version,

@@ -1,5 +1,9 @@
 """The venue ranker's offline jobs on a data directory: build (or reuse) the table, train, evaluate.
 
+Every registered version carries the venue embeddings its ``emb_score`` feature reads at
+serving (``<version>/embeddings/``), fitted on the log as of training: serving's factors are
+as fresh as the last ``palate train``, where the training rows saw a daily refit.
+
 The point-in-time table is the expensive part (a full replay of the event log), so it is
 cached in ``<data>/training/`` under a key made of the log's size, its last event and the
 replay options; ``palate train`` and ``palate evaluate`` on the same log share it.
@@ -9,21 +13,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from palate.catalog.store import load_catalog
 from palate.events.log import EventLog
 from palate.premises.discovery import DISCOVERY_FEATURES
+from palate.ranking.embedding_features import EMBEDDINGS_DIR
 from palate.ranking.heuristic import HeuristicWeights
 from palate.ranking.learned import load_model
 from palate.ranking.model_store import ModelStore, ModelVersion
-from palate.training.venue_ranker.dataset import DEFAULT_STEP, TrainingTable, build_training_table
+from palate.training.venue_ranker.dataset import (
+    DEFAULT_STEP,
+    TrainingTable,
+    build_training_table,
+    fit_venue_factors,
+)
 from palate.training.venue_ranker.evaluate import Evaluation, Oracle, evaluate_venue_ranking
 from palate.training.venue_ranker.train import (
     RankerParams,
@@ -81,9 +95,36 @@ def train(
     params: RankerParams | None = None,
     precompile: bool = True,
 ) -> tuple[TrainResult, TrainingTable]:
-    """Build or reuse the table, train, register; the result and the table."""
-    table = workspace.table()
-    return train_and_register(table, store, name=name, params=params, precompile=precompile), table
+    """Build or reuse the table, train, register with embeddings; the result and the table."""
+    events = workspace.events()
+    table = workspace.table(events)
+    with embeddings_dir(events, None) as extra:
+        result = train_and_register(
+            table, store, name=name, params=params, precompile=precompile, extra_dirs=extra
+        )
+    return result, table
+
+
+@contextmanager
+def embeddings_dir(events: pa.Table, until: datetime | None) -> Iterator[dict[str, Path]]:
+    """A temporary ``{EMBEDDINGS_DIR: directory}`` with venue embeddings of the events before
+    ``until`` (all events when ``None``); empty when there is no feedback to fit.
+    """
+    if until is not None:
+        events = events.filter(
+            pc.less(events.column("ts"), pa.scalar(until, events.column("ts").type))
+        )
+    if events.num_rows == 0:
+        yield {}
+        return
+    as_of = events.column("ts")[-1].as_py()
+    factors = fit_venue_factors(events, as_of)
+    with tempfile.TemporaryDirectory(prefix="palate-embeddings-") as scratch:
+        if factors is None:
+            yield {}
+            return
+        factors.save(Path(scratch))
+        yield {EMBEDDINGS_DIR: Path(scratch)}
 
 
 def held_out_version(store: ModelStore, name: str, test_start: datetime) -> ModelVersion | None:
@@ -120,7 +161,10 @@ def evaluate(
     version = held_out_version(store, name, test_start)
     trained = None
     if version is None:
-        trained = train_and_register(table, store, name=name, params=params, precompile=False)
+        with embeddings_dir(events, test_start) as extra:
+            trained = train_and_register(
+                table, store, name=name, params=params, precompile=False, extra_dirs=extra
+            )
         version = trained.version
     evaluation = evaluate_venue_ranking(
         table,
