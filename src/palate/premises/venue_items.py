@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from palate.catalog.item_query import ItemQuery
-from palate.catalog.items_index import ItemColumns
+from palate.catalog.items_index import ItemColumns, ItemsIndex
+from palate.domain.catalog import Catalog
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
 from palate.pipeline.candidates import Candidates
@@ -20,6 +21,9 @@ from palate.ranking.item_scorers import (
 )
 from palate.retrieval.items import AvailableItems, VenueItems
 from palate.rules.alcohol import AlcoholRule
+from palate.rules.config import RuleBook
+from palate.rules.item_subject import ItemSubject
+from palate.rules.stages import rule_filters, rule_selectors
 
 FAVOURITES = "Your favourites"
 POPULAR_NOW = "Popular now"
@@ -30,16 +34,37 @@ def venue_items_pipeline(
     features: FeatureService,
     alcohol: AlcoholRule,
     weights: ItemWeights | None = None,
+    *,
+    rules: RuleBook | None = None,
+    catalog: Catalog | None = None,
+    items: ItemsIndex | None = None,
 ) -> Pipeline[ItemQuery]:
-    """Every available item of the venue, scored; the route truncates and builds sections."""
+    """Every available item of the venue, scored; the route truncates and builds sections.
+
+    With ``rules`` (premise ``venue_items``; ``catalog`` and ``items`` are then required)
+    exclusions run with the filters, and boosts, pins, sponsored slots and diversity caps after
+    scoring, before the route's truncation.
+    """
+    book, subject = item_rules(rules, catalog, items, "venue_items")
     return Pipeline(
         name="venue_items",
         sources=[VenueItems()],
-        filters=[AvailableItems(), alcohol],
+        filters=[AvailableItems(), alcohol, *rule_filters(book, subject)],
         hydrators=[ItemFeatures(features), CustomerProfile(features)],
         scorers=[ItemHeuristicScorer(weights), ItemPopularityScorer(), MenuOrderScorer()],
+        selectors=rule_selectors(book, subject),
         fail_open=frozenset({"item_features", "customer_profile"}),
     )
+
+
+def item_rules(
+    rules: RuleBook | None, catalog: Catalog | None, items: ItemsIndex | None, premise: str
+) -> tuple[RuleBook, ItemSubject]:
+    """The rule book and subject of an item premise; no rules gives an empty book."""
+    if rules is not None and (catalog is None or items is None):
+        raise ValueError("rules need the catalog and the items index")
+    subject = ItemSubject(catalog or Catalog(), items or ItemsIndex.build(()), premise)
+    return rules or RuleBook(), subject
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Why each returned venue ranks where it does: feature contributions and the rules that fired.
+"""Why each returned venue (or item) ranks where it does: contributions and the rules that fired.
 
 Computed only when a request asks (``"explain": true``) and only for the venues it returns.
 For the learned scorer the contributions are LightGBM's ``pred_contrib`` (TreeSHAP) on the
@@ -19,15 +19,29 @@ from typing import Any
 
 import numpy as np
 
+from palate.catalog.item_query import ItemQuery
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.trace import StageTrace
 from palate.ranking.heuristic import HeuristicWeights, heuristic_terms
+from palate.ranking.item_scorers import (
+    CartScorer,
+    ItemHeuristicScorer,
+    ItemPopularityScorer,
+    ItemWeights,
+    MenuOrderScorer,
+    item_terms,
+    summed,
+)
 from palate.ranking.learned import feature_matrix
 from palate.ranking.model_version import ModelVersion
 
 # Keys of a stage's trace details that list ``[venue_id, from, to]`` or venue ids it touched.
 _TOUCH_KEYS = ("moved", "placed", "removed")
 _CACHE_SIZE = 4
+# A served item score further than this from its terms' sum was moved by a boost rule.
+_BOOST_TOLERANCE = 1e-9
+_ITEM_HEURISTICS = {s.name: s.cart for s in (ItemHeuristicScorer, CartScorer)}
+_ITEM_FALLBACKS = {s.name: s() for s in (ItemPopularityScorer, MenuOrderScorer)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,3 +184,75 @@ def _contributions(
     if scorer == "heuristic" and weights is not None and count:
         return np.zeros(count), heuristic_terms(returned, weights, peak)
     return np.zeros(count), {}
+
+
+def explain_items(
+    scorer: str,
+    query: ItemQuery,
+    returned: Candidates,
+    stages: Sequence[StageTrace],
+    weights: ItemWeights | None = None,
+) -> list[Explanation]:
+    """One explanation per returned item (in venue or cart), whose contributions sum to its score.
+
+    The item heuristics' contributions are their additive terms (:func:`item_terms`, normalised
+    by the peaks the scorer recorded in its trace); a fallback scorer's only term is its own
+    score. Boosts rescale scores after scoring, so when a boost fired a ``boost`` term carries
+    the difference, and the boost rules are credited to the items whose score they changed.
+    """
+    ids = [str(i) for i in query.columns.item_ids[returned.positions]]
+    columns = _item_contributions(scorer, query, returned, stages, weights)
+    fired = rules_by_venue(stages)
+    boosts = _stage_rules(stages, "boost")
+    if columns and boosts and returned.scores is not None:
+        columns["boost"] = returned.scores - summed(columns, len(returned))
+        for item_id, delta in zip(ids, columns["boost"].tolist(), strict=True):
+            if abs(delta) > _BOOST_TOLERANCE:
+                seen = fired.setdefault(item_id, [])
+                seen.extend(r for r in boosts if r not in seen)
+    return [
+        Explanation(
+            scorer=scorer,
+            base=0.0,
+            contributions={name: float(values[row]) for name, values in columns.items()},
+            rules=fired.get(item_id, []),
+        )
+        for row, item_id in enumerate(ids)
+    ]
+
+
+def _item_contributions(
+    scorer: str,
+    query: ItemQuery,
+    returned: Candidates,
+    stages: Sequence[StageTrace],
+    weights: ItemWeights | None,
+) -> dict[str, FloatArray]:
+    if scorer in _ITEM_HEURISTICS:
+        peaks = _scorer_peaks(stages, scorer)
+        cart = _ITEM_HEURISTICS[scorer]
+        w = weights or ItemWeights()
+        return item_terms(w, query, returned, cart=cart, peaks=peaks)
+    fallback = _ITEM_FALLBACKS.get(scorer)
+    if fallback is not None:
+        return {scorer: np.asarray(fallback.score(query, returned), dtype=np.float64)}
+    return {}
+
+
+def _scorer_peaks(stages: Sequence[StageTrace], scorer: str) -> dict[str, float] | None:
+    """The normalisers the scorer recorded (None when it recorded none)."""
+    for stage in stages:
+        if stage.stage == scorer and stage.error is None and stage.details:
+            peaks = stage.details.get("peaks")
+            if isinstance(peaks, dict):
+                return {str(k): float(v) for k, v in peaks.items()}
+    return None
+
+
+def _stage_rules(stages: Sequence[StageTrace], name: str) -> list[str]:
+    """The rule ids the stage ``name`` applied."""
+    found: list[str] = []
+    for stage in stages:
+        if stage.stage == name and stage.details:
+            found += [str(r) for r in _as_list(stage.details.get("rules"))]
+    return found

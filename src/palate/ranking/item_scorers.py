@@ -7,14 +7,17 @@ always gets an answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from palate.catalog.item_query import ItemQuery
 from palate.pipeline.candidates import Candidates, FloatArray
+from palate.pipeline.trace import note
 
 RECENCY_DAYS = 30.0
+PEAKED = ("item_pop",)  # features normalised by their largest value among the candidates
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +33,31 @@ class ItemWeights:
     complement: float = 1.0
 
 
-def normalised(values: FloatArray) -> FloatArray:
-    """``log1p`` scaled so the largest candidate is 1 (all zeros stay zeros).
+def normalised(values: FloatArray, peak: float | None = None) -> FloatArray:
+    """``log1p`` divided by ``peak`` (default: the largest candidate's), so it tops out at 1.
 
     >>> normalised(np.array([0.0, 1.0, 3.0])).round(3).tolist()
     [0.0, 0.5, 1.0]
     """
     logged = np.log1p(np.maximum(values, 0.0))
-    peak = float(logged.max()) if len(logged) else 0.0
+    if peak is None:
+        peak = log_peak(values)
     result: FloatArray = logged / peak if peak > 0 else logged
     return result
+
+
+def log_peak(values: FloatArray) -> float:
+    """The normaliser of :func:`normalised`: the largest ``log1p`` value (0 when empty)."""
+    return float(np.log1p(np.maximum(values, 0.0)).max()) if len(values) else 0.0
+
+
+def item_peaks(candidates: Candidates, cart: bool) -> dict[str, float]:
+    """The normalisers of every normalised term over all the candidates the scorer saw.
+
+    An explanation of a few returned rows needs them so its terms still sum to the score.
+    """
+    names = (*PEAKED, "co_purchase") if cart else PEAKED
+    return {name: log_peak(candidates.feature(name)) for name in names}
 
 
 def favourite(candidates: Candidates) -> FloatArray:
@@ -50,50 +68,70 @@ def favourite(candidates: Candidates) -> FloatArray:
     return result
 
 
-def personal_terms(w: ItemWeights, candidates: Candidates) -> FloatArray:
-    """Favourites, popularity, tag and menu-category affinity, price fit."""
-    result: FloatArray = (
-        w.favourite * favourite(candidates)
-        + w.popularity * normalised(candidates.feature("item_pop"))
-        + w.tag_affinity * candidates.feature("tag_affinity")
-        + w.category_affinity * candidates.feature("menu_category_share")
-        + w.price_fit * candidates.feature("price_fit")
-    )
-    return result
+def item_terms(
+    w: ItemWeights,
+    query: ItemQuery,
+    candidates: Candidates,
+    *,
+    cart: bool,
+    peaks: Mapping[str, float] | None = None,
+) -> dict[str, FloatArray]:
+    """Each weighted term of the in-venue (or, with ``cart``, the cart) score; their sum is it.
+
+    Favourites, popularity, tag and menu-category affinity and price fit; the cart adds
+    co-purchase with the cart and a bonus for a menu category the cart lacks. ``peaks`` (from
+    :func:`item_peaks`) normalise popularity and co-purchase; by default the candidates' own.
+    """
+    peaks = item_peaks(candidates, cart) if peaks is None else peaks
+    terms: dict[str, FloatArray] = {
+        "favourite": w.favourite * favourite(candidates),
+        "popularity": w.popularity * normalised(candidates.feature("item_pop"), peaks["item_pop"]),
+        "tag_affinity": w.tag_affinity * candidates.feature("tag_affinity"),
+        "category_affinity": w.category_affinity * candidates.feature("menu_category_share"),
+        "price_fit": w.price_fit * candidates.feature("price_fit"),
+    }
+    if cart:
+        codes = query.columns.category.codes
+        in_cart = np.isin(codes[candidates.positions], codes[query.cart_rows()])
+        co_purchase = normalised(candidates.feature("co_purchase"), peaks["co_purchase"])
+        terms["co_purchase"] = w.co_purchase * co_purchase
+        terms["complement"] = w.complement * (~in_cart).astype(np.float64)
+    return terms
+
+
+def summed(terms: Mapping[str, FloatArray], rows: int) -> FloatArray:
+    """The sum of the terms, in their order (the explanation adds them the same way)."""
+    total: FloatArray = np.zeros(rows)
+    for values in terms.values():
+        total = total + values
+    return total
 
 
 class ItemHeuristicScorer:
     """The customer's favourites and affinities, popularity and price fit."""
 
     name = "item_heuristic"
-
-    def __init__(self, weights: ItemWeights | None = None) -> None:
-        self.weights = weights or ItemWeights()
-
-    def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:  # noqa: ARG002
-        """Higher for what this customer is likely to order here."""
-        return personal_terms(self.weights, candidates)
-
-
-class CartScorer:
-    """Complements of the cart: co-purchase, categories the cart lacks, the customer's taste."""
-
-    name = "cart_heuristic"
+    cart = False
 
     def __init__(self, weights: ItemWeights | None = None) -> None:
         self.weights = weights or ItemWeights()
 
     def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:
-        """Personal terms plus co-purchase with the cart and a bonus for a missing category."""
-        w = self.weights
-        codes = query.columns.category.codes
-        in_cart = np.isin(codes[candidates.positions], codes[query.cart_rows()])
-        result: FloatArray = (
-            personal_terms(w, candidates)
-            + w.co_purchase * normalised(candidates.feature("co_purchase"))
-            + w.complement * (~in_cart).astype(np.float64)
-        )
-        return result
+        """Higher for what this customer is likely to order here.
+
+        The normalisers go into the stage's trace, from which explanations read them.
+        """
+        peaks = item_peaks(candidates, self.cart)
+        note(peaks=peaks)
+        terms = item_terms(self.weights, query, candidates, cart=self.cart, peaks=peaks)
+        return summed(terms, len(candidates))
+
+
+class CartScorer(ItemHeuristicScorer):
+    """Complements of the cart: co-purchase, categories the cart lacks, the customer's taste."""
+
+    name = "cart_heuristic"
+    cart = True
 
 
 class ItemPopularityScorer:

@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 
 RuleId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 EntityId = Annotated[str, Field(min_length=1, max_length=128)]
+# The premises whose pipelines run the rule stages; a typo is a 422, not a rule that never fires.
+# Category pages run Discovery's stages, so their rules are "discovery" rules.
+RulePremise = Literal["discovery", "venue_items", "cart"]
 
 
 R = TypeVar("R", bound="RuleBase")
@@ -31,7 +34,9 @@ class RuleBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: RuleId
-    premise: str = Field(default="discovery", min_length=1)
+    premise: RulePremise = Field(
+        default="discovery", description="discovery (and category pages), venue_items or cart"
+    )
     market: str | None = Field(default=None, description="Only in this market")
     city: str | None = Field(default=None, description="Only in this city (overrides market)")
     starts_at: datetime | None = Field(default=None, description="Active from (UTC if no offset)")

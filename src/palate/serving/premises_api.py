@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
@@ -14,7 +15,9 @@ from palate.catalog.items_index import ItemColumns
 from palate.observability.metrics import Metrics
 from palate.pipeline import Candidates, PipelineResult
 from palate.premises.venue_items import sections
+from palate.ranking.explain import explain_items
 from palate.retrieval.category import CategoryRequest, resolve_category
+from palate.rules.placement import SPONSORED
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.discovery import served_model_version, to_ranking_request
 from palate.serving.errors import InvalidFieldError
@@ -34,6 +37,7 @@ from palate.serving.schemas import ErrorResponse
 from palate.serving.state import ServingState
 
 router = APIRouter(tags=["premises"])
+log = logging.getLogger("palate.premises")
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
@@ -71,21 +75,46 @@ def envelope(
 
 
 def ranked_items(columns: ItemColumns, candidates: Candidates) -> list[dict[str, object]]:
-    """The selected items with their menu category, price and score."""
+    """The selected items with their menu category, price, score and sponsored mark."""
     rows = candidates.positions
     scores = candidates.scores
     scores = np.zeros(len(rows)) if scores is None else scores
+    sponsored = candidates.features.get(SPONSORED, np.zeros(len(rows))) > 0
     categories = np.asarray(columns.category.vocabulary, dtype=object)[columns.category.codes[rows]]
     return [
-        {"item_id": i, "category": c, "price": p, "score": round(float(s), 6)}
-        for i, c, p, s in zip(
+        {"item_id": i, "category": c, "price": p, "score": round(float(s), 6), "sponsored": m}
+        for i, c, p, s, m in zip(
             columns.item_ids[rows].tolist(),
             categories.tolist(),
             columns.price[rows].tolist(),
             scores.tolist(),
+            sponsored.tolist(),
             strict=True,
         )
     ]
+
+
+def run_items(state: ServingState, premise: str, query: ItemQuery) -> PipelineResult:
+    """The item premise's result, with the admin API's latest rules."""
+    if state.rule_store is not None:
+        try:
+            state.rule_store.refresh()
+        except Exception:  # a bad rules file must not stop ranking; keep the rules we have
+            log.exception("rules file unreadable")
+    pipeline = state.cart if premise == "cart" else state.venue_items
+    return pipeline.run(query)
+
+
+def item_payload(
+    query: ItemQuery, result: PipelineResult, returned: Candidates, explain: bool
+) -> list[dict[str, object]]:
+    """The returned items, each with its ``explanation`` when asked for."""
+    items = ranked_items(query.columns, returned)
+    if explain:
+        explained = explain_items(result.scorer, query, returned, result.trace.stages)
+        for item, explanation in zip(items, explained, strict=True):
+            item["explanation"] = explanation.as_dict()
+    return items
 
 
 @router.post(
@@ -146,11 +175,12 @@ async def venue_items(
         body.limit or settings.discovery.default_limit, settings.discovery.max_limit
     )
     query = ItemQuery.at(state.editor.items, body.user_id, venue_id, aware(body.time), limit)
-    result = state.venue_items.run(query)
+    result = run_items(state, "venue_items", query)
     payload = envelope(request, result, "venue_items", metrics, body.trace)
+    returned = result.candidates.take(slice(0, limit))
     payload.update(
         venue_id=venue_id,
-        items=ranked_items(query.columns, result.candidates.take(slice(0, limit))),
+        items=item_payload(query, result, returned, body.explain),
         sections=[asdict(s) for s in sections(query.columns, result.candidates)],
     )
     return JsonResponse(payload)
@@ -194,7 +224,8 @@ async def cart_recommendations(
     """Available, not already in the cart, diversified across menu categories, rules applied."""
     limit = checked_limit(body.limit, settings.discovery.max_limit)
     query = cart_query(body, state, limit)
-    result = state.cart.run(query)
+    result = run_items(state, "cart", query)
     payload = envelope(request, result, "cart", metrics, body.trace)
-    payload.update(venue_id=body.venue_id, items=ranked_items(query.columns, result.candidates))
+    items = item_payload(query, result, result.candidates, body.explain)
+    payload.update(venue_id=body.venue_id, items=items)
     return JsonResponse(payload)

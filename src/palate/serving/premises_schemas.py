@@ -11,6 +11,7 @@ from palate.serving.schemas import (
     DISCOVERY_EXAMPLE,
     DiscoveryRequest,
     DiscoveryResponse,
+    Explanation,
     LocationIn,
     StageOut,
 )
@@ -20,6 +21,7 @@ VENUE_ITEMS_EXAMPLE: dict[str, Any] = {
     "user_id": "u42",
     "time": "2026-09-18T17:30:00Z",
     "limit": 30,
+    "explain": False,
 }
 CART_EXAMPLE: dict[str, Any] = {
     "user_id": "u42",
@@ -49,6 +51,9 @@ class VenueItemsRequest(BaseModel):
     )
     limit: int | None = Field(default=None, ge=1, description="How many items (default 50)")
     trace: bool = Field(default=False, description="Include the per-stage trace")
+    explain: bool = Field(
+        default=False, description="Explain each returned item: its score's terms, rules"
+    )
 
 
 class CartLine(BaseModel):
@@ -76,6 +81,9 @@ class CartRequest(BaseModel):
     )
     limit: int = Field(default=5, ge=1, description="How many recommendations")
     trace: bool = Field(default=False, description="Include the per-stage trace")
+    explain: bool = Field(
+        default=False, description="Explain each returned item: its score's terms, rules"
+    )
 
 
 class RankedItem(BaseModel):
@@ -85,6 +93,12 @@ class RankedItem(BaseModel):
     category: str
     price: float
     score: float
+    sponsored: bool = Field(default=False, description="Placed by a sponsored-slot rule")
+    explanation: Explanation | None = Field(
+        default=None,
+        description="Only with explain: the score's terms (they sum to the score, a boost rule's "
+        "change included as ``boost``) and the ids of the rules that fired on the item",
+    )
 
 
 class SectionOut(BaseModel):

@@ -134,8 +134,17 @@ def build_state(
         changelog=CatalogChangelog(changes_path),
         discovery=pipeline,
         category=category_pipeline(pipeline, index),
-        venue_items=venue_items_pipeline(features, alcohol),
-        cart=cart_pipeline(features, alcohol, per_category=rules.cart_max_per_category),
+        venue_items=venue_items_pipeline(
+            features, alcohol, rules=book, catalog=catalog, items=editor.items
+        ),
+        cart=cart_pipeline(
+            features,
+            alcohol,
+            per_category=rules.cart_max_per_category,
+            rules=book,
+            catalog=catalog,
+            items=editor.items,
+        ),
         models=holder,
         broadcast=catalog_broadcast(settings),
         business_rules=book,
