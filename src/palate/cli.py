@@ -190,6 +190,46 @@ def evaluate_venues_real(
 
 
 @app.command()
+def bench(
+    data: Annotated[Path, typer.Option(help="Bench data directory (simulated if missing)")] = Path(
+        "data/bench"
+    ),
+    rates: Annotated[str, typer.Option(help="Fixed rates per second, comma-separated")] = (
+        "500,1000,1500,2000"
+    ),
+    duration: Annotated[float, typer.Option(help="Seconds per rate")] = 10.0,
+    scenarios: Annotated[str, typer.Option(help="Comma-separated scenarios")] = (
+        "discovery,category,venue_items,cart,banners,events"
+    ),
+    store: Annotated[str, typer.Option(help="memory | redis")] = "memory",
+    workers: Annotated[int, typer.Option(help="Server worker processes")] = 1,
+    redis_url: Annotated[str, typer.Option(help="Redis for --store redis")] = (
+        "redis://127.0.0.1:6379/0"
+    ),
+    out: Annotated[Path | None, typer.Option(help="JSON report (default <data>/reports)")] = None,
+) -> None:
+    """Constant-rate load on every scenario of a production-like server, with baselines."""
+    from palate.bench.runner import BenchConfig, report_markdown, run_bench, write_report
+
+    if store not in ("memory", "redis"):
+        raise typer.BadParameter("memory | redis", param_hint="--store")
+    config = BenchConfig(
+        data_dir=data,
+        rates=tuple(float(r) for r in rates.split(",") if r.strip()),
+        duration_s=duration,
+        scenarios=tuple(s.strip() for s in scenarios.split(",") if s.strip()),
+        store=store,
+        workers=workers,
+        redis_url=redis_url,
+    )
+    report = run_bench(config, echo=typer.echo)
+    target = out or data / "reports" / "bench.json"
+    write_report(report, target)
+    typer.echo(report_markdown(report))
+    typer.echo(f"report written to {target}")
+
+
+@app.command()
 def demo(
     config: ConfigOption = None,
     data: DataOption = None,

@@ -1,0 +1,67 @@
+"""``palate bench`` end to end with tiny durations: every scenario is measured and reported."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from palate.bench.runner import BenchConfig, report_markdown, run_bench
+from palate.bench.scenarios import HEALTHZ, SCENARIOS
+from palate.cli import app
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench")
+
+
+def test_every_scenario_has_sane_runs_and_baselines(bench_dir: Path) -> None:
+    config = BenchConfig(
+        bench_dir, rates=(20.0, 40.0), duration_s=0.5, warmup_s=0.2, kernel_calls=50
+    )
+    report = run_bench(config, echo=lambda _: None)
+    names = [entry["scenario"] for entry in report["scenarios"]]
+    assert names == [HEALTHZ, *SCENARIOS]
+    for entry in report["scenarios"]:
+        assert [run["rate"] for run in entry["runs"]] == [20.0, 40.0][: len(entry["runs"])]
+        for run in entry["runs"]:
+            assert run["errors"] == 0, entry["scenario"]
+            assert 0 < run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] <= run["p99.9_ms"]
+            assert run["achieved"] <= run["rate"] * 1.05
+            assert run["cpu_us_per_request"] >= 0
+        assert entry["max_sustained_rate"] in {0.0, *(r["rate"] for r in entry["runs"])}
+        assert entry["peak_rss_mb"] > 10
+    kernel = report["kernel"]
+    assert kernel["candidates"] == 1_000
+    assert 0 < kernel["p50_us"] <= kernel["p99_us"]
+    discovery = next(row for row in report["summary"] if row["scenario"] == "discovery")
+    assert math.isclose(
+        discovery["cpu_vs_kernel"], discovery["cpu_us_per_request"] / kernel["p50_us"], rel_tol=0.05
+    )
+    text = report_markdown(report)
+    for name in names:
+        assert f"### {name}:" in text
+    assert "### Summary" in text
+
+
+def test_cli_writes_the_json_report(bench_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["bench", "--data", str(bench_dir), "--rates", "20", "--duration", "0.3"]
+    result = CliRunner().invoke(app, [*args, "--scenarios", "cart", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(out.read_bytes())
+    assert [s["scenario"] for s in report["scenarios"]] == [HEALTHZ, "cart"]
+    assert report["config"]["store"] == "memory"
+    assert "| rate | achieved |" in result.output
+
+
+def test_an_unknown_store_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "--data", str(tmp_path), "--store", "disk"])
+    assert result.exit_code != 0
+    assert not (tmp_path / "catalog").exists()
