@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,12 +11,7 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from palate.serving.process import free_port, serve_process
 
 
 @dataclass
@@ -49,32 +41,6 @@ def palate_server(
         "PALATE_SERVER__ACCESS_LOG": "true",
         **(env or {}),
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "palate", "serve"], env=child_env, stdout=log, stderr=log
-        )
-    server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_ready(server, ready_timeout)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(server: RunningServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log_text()}")
-        try:
-            if httpx.get(f"{server.base_url}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server not ready in {timeout}s:\n{server.log_text()}")
+    server_url = f"http://127.0.0.1:{port}"
+    with serve_process(child_env, server_url, log_path, ready_timeout) as process:
+        yield RunningServer(server_url, process, log_path)

@@ -27,8 +27,8 @@ from palate.ranking.heuristic import HeuristicScorer, HeuristicWeights
 from palate.ranking.hot_swap import ModelHolder, ModelWatcher
 from palate.ranking.learned import LearnedScorer, StaticModel, load_model, served_model
 from palate.ranking.model_store import FileModelStore, ModelVersion
+from palate.serving.process import free_port
 from tests.ranking.gbdt_models import FEATURES, candidates, register_ranker, train_ranker
-from tests.servers import free_port
 
 NAME = "venue_ranker"
 HEURISTIC = HeuristicScorer(HeuristicWeights())

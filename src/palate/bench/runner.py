@@ -11,7 +11,6 @@ scenario's ladder: higher rates would only queue longer.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 from palate.bench.scenarios import (
@@ -35,6 +33,7 @@ from palate.bench.scenarios import (
     target_from,
 )
 from palate.serving.loadgen import RunResult, constant_rate
+from palate.serving.process import free_port, serve_process
 
 BENCH_VENUES_PER_CITY = 1_800  # ~1,050 venues deliver to the centre, ~970 open at dinner
 BENCH_CUSTOMERS = 2_000
@@ -166,50 +165,16 @@ def server_env(config: BenchConfig, port: int, wal_dir: Path) -> dict[str, str]:
     return env | config.extra_env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def bench_server(config: BenchConfig, ready_timeout: float = 120.0) -> Iterator[BenchServer]:
     """``python -m palate serve`` in the bench configuration; yields once ``/readyz`` is 200."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="palate-bench-") as scratch:
         log_path = Path(scratch) / "server.log"
         env = server_env(config, port, Path(scratch) / "wal")
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "palate", "serve"], env=env, stdout=log, stderr=log
-            )
-        server = BenchServer("127.0.0.1", port, process, log_path)
-        try:
-            _wait_ready(server, ready_timeout)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(server: BenchServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://{server.host}:{server.port}/readyz"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log_path.read_text()[-4000:]}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server not ready in {timeout}s:\n{server.log_path.read_text()[-4000:]}")
+        url = f"http://127.0.0.1:{port}"
+        with serve_process(env, url, log_path, ready_timeout) as process:
+            yield BenchServer("127.0.0.1", port, process, log_path)
 
 
 # -- the runs ---------------------------------------------------------------------------------
