@@ -58,6 +58,7 @@ class DiscoverySettings(Section):
 
     default_limit: int = Field(default=50, ge=1)
     max_limit: int = Field(default=500, ge=1)
+    venue_features_max_age_s: float = Field(default=1.0, ge=0)
 
 
 class HeuristicSettings(Section):
@@ -102,6 +103,8 @@ class BudgetSettings(Section):
     last_good_ttl_s: float = Field(default=300.0, gt=0)
     last_good_cell_m: float = Field(default=500.0, gt=0)
     last_good_entries: int = Field(default=10_000, ge=1)
+    breaker_overruns: int = Field(default=3, ge=1)
+    breaker_cooldown_s: float = Field(default=5.0, gt=0)
 
 
 class BusinessRuleSettings(Section):
@@ -147,6 +150,19 @@ class RedisSettings(Section):
     claim_idle_s: float = Field(default=30.0, gt=0)
 
 
+class NewVenueExplorationSettings(Section):
+    """Thompson-sampled slots for new venues in the Discovery and category rankings."""
+
+    enabled: bool = True
+    seed: int = 0
+    new_days: int = Field(default=30, ge=0)
+    min_impressions: float = Field(default=100.0, ge=0)
+    max_slots: int = Field(default=2, ge=0)
+    max_share: float = Field(default=0.1, ge=0, le=1)
+    pool: int = Field(default=200, ge=1)
+    prior_strength: float = Field(default=20.0, gt=0)
+
+
 class ExplorationSettings(Section):
     """Thompson sampling on the click rate of banners, category tiles, brands and sections."""
 
@@ -158,6 +174,7 @@ class ExplorationSettings(Section):
     relevance_weight: float = Field(default=1.0, ge=0)
     half_life_hours: float = Field(default=168.0, gt=0)
     candidate_pool: int = Field(default=500, ge=1)
+    new_venues: NewVenueExplorationSettings = NewVenueExplorationSettings()
 
 
 class SectionSettings(Section):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from palate.pipeline import Candidates, Pipeline, StageError
-from palate.pipeline.budget import LastGood
+from palate.pipeline.budget import LastGood, OverrunBreaker
 from palate.pipeline.candidates import FloatArray
 
 
@@ -44,11 +44,42 @@ class Descending:
 
 
 class Sleepy:
+    """Waits like a remote call: declared blocking, so its budget abandons it on a thread."""
+
     name = "sleepy"
+    blocking = True
 
     def score(self, query: Query, candidates: Candidates) -> FloatArray:
         time.sleep(0.5)
         return np.zeros(len(candidates))
+
+
+class Busy:
+    """CPU-bound and slow: runs inline, so its overrun is measured after the fact."""
+
+    name = "busy"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, query: Query, candidates: Candidates) -> FloatArray:
+        self.calls += 1
+        deadline = time.perf_counter() + 0.02
+        while time.perf_counter() < deadline:
+            pass
+        return np.zeros(len(candidates))
+
+
+class SlowFeatures:
+    name = "slow_features"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def hydrate(self, query: Query, candidates: Candidates) -> dict[str, FloatArray]:
+        self.calls += 1
+        time.sleep(0.01)
+        return {"x": np.ones(len(candidates))}
 
 
 @dataclass
@@ -134,3 +165,40 @@ def test_last_good_expires() -> None:
     cache.remember(Query("a"), Candidates(np.array([1], dtype=np.int32)), "x")
     time.sleep(0.02)
     assert cache.recall(Query("a")) is None
+
+
+def test_inline_scorer_over_budget_is_discarded_then_skipped_by_the_breaker() -> None:
+    busy = Busy()
+    pipeline: Pipeline[Query] = Pipeline(
+        name="t",
+        sources=[Fixed()],
+        scorers=[busy, Descending()],
+        budgets_us={"busy": 5_000},
+        breaker=OverrunBreaker(trip_after=2, cooldown_s=60),
+    )
+    reasons = [pipeline.run(Query("a")).trace.degraded_reasons for _ in range(4)]
+    assert reasons[:2] == [["busy:BudgetExceededError"]] * 2  # ran, overran, result dropped
+    assert reasons[2:] == [["busy:CircuitOpenError"]] * 2  # tripped: not even run
+    assert busy.calls == 2
+
+
+def test_a_fail_open_hydrator_keeps_late_features_until_it_keeps_being_late() -> None:
+    slow = SlowFeatures()
+    pipeline: Pipeline[Query] = Pipeline(
+        name="t",
+        sources=[Fixed()],
+        hydrators=[slow],
+        scorers=[Descending()],
+        fail_open=frozenset({"slow_features"}),
+        budgets_us={"slow_features": 1_000},
+        breaker=OverrunBreaker(trip_after=3, cooldown_s=60),
+    )
+    first = pipeline.run(Query("a"))
+    assert "x" in first.candidates.features  # one late answer is still used
+    assert first.trace.stages[1].over_budget
+    for _ in range(2):
+        pipeline.run(Query("a"))
+    skipped = pipeline.run(Query("a"))
+    assert "x" not in skipped.candidates.features
+    assert skipped.trace.degraded_reasons == ["slow_features:CircuitOpenError"]
+    assert slow.calls == 3

@@ -125,6 +125,7 @@ def test_trace_lists_every_stage(server: RunningServer, catalog: Catalog) -> Non
         "embedding_affinity",
         "learned",
         "heuristic",
+        "new_venue_exploration",
         "boost",
         "pin",
         "sponsored",

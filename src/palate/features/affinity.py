@@ -49,6 +49,7 @@ class TagAffinity:
         c = self.config
         self.name = TAG_KINDS[c.tags]
         self.venue_columns = (self.name,)
+        self.per_customer = True
         self.spec = MapSpec(
             f"aff_{c.tags}", CUSTOMER, c.half_life_hours * HOUR_S, c.ttl_days * DAY_S, c.max_tags
         )
@@ -84,7 +85,7 @@ class TagAffinity:
             affinity = np.zeros(n)
             total = profile.total()
             if total > 0:
-                owner, tags = table.rows(request.venue_ids)
+                owner, tags = table.rows_at(request.attribute_rows())
                 share, _ = profile.lookup(tags)
                 np.maximum.at(affinity, owner, share / total)
             return {self.name: affinity}

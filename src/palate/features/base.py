@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
 from palate.features.event_frame import EventFrame
 from palate.features.store import ReadBatch, ReadResults, WriteBatch
@@ -28,10 +29,17 @@ class VenueRequest:
     """Features of candidate venues for one customer (``user_id`` None: anonymous)."""
 
     user_id: str | None
-    venue_ids: tuple[str, ...]
+    venue_ids: tuple[str, ...] | npt.NDArray[np.str_]
     now: float
     moment: datetime
     attributes: VenueAttributes
+    rows: npt.NDArray[np.intp] | None = None  # positions in ``attributes``, when known
+
+    def attribute_rows(self) -> npt.NDArray[np.intp]:
+        """Each venue's position in ``attributes`` (-1 when unknown)."""
+        if self.rows is not None:
+            return self.rows
+        return self.attributes.positions(self.venue_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,9 @@ class VenueFeature(Feature, Protocol):
     """A feature with columns per candidate venue."""
 
     venue_columns: tuple[str, ...]
+    per_customer: bool
+    """Whether the columns depend on the customer; venue-only ones can be materialised once
+    for every venue and shared by all requests (see :mod:`palate.features.venue_frame`)."""
 
     def plan_venues(self, request: VenueRequest, reads: ReadBatch) -> Finish:
         """Register reads; the returned function builds the columns from the answers."""

@@ -46,6 +46,7 @@ class CustomerVenueHistory:
 
     name = NAME
     venue_columns = ("cv_orders", "cv_days_since", "cv_recency")
+    per_customer = True
 
     def __init__(self, config: CustomerVenueConfig | None = None) -> None:
         self.config = config or CustomerVenueConfig()

@@ -54,6 +54,7 @@ class VenueEngagement:
 
     name = NAME
     venue_columns = ("ctr", "cvr", "impressions")
+    per_customer = False
 
     def __init__(self, config: EngagementConfig | None = None) -> None:
         self.config = config or EngagementConfig()

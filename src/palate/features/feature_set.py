@@ -23,6 +23,7 @@ from palate.features.co_purchase import CoPurchase, CoPurchaseConfig
 from palate.features.config import build_config
 from palate.features.customer_venue import CustomerVenueConfig, CustomerVenueHistory
 from palate.features.engagement import EngagementConfig, VenueEngagement
+from palate.features.item_hours import ItemHourConfig, ItemHourPopularity
 from palate.features.items import ItemPopularity, ItemPopularityConfig
 from palate.features.popularity import PopularityConfig, VenuePopularity
 from palate.features.price import CustomerPrice, PriceConfig
@@ -60,6 +61,9 @@ BUILDERS: dict[str, Callable[[Options], Feature]] = {
         build_config(ItemPopularityConfig, "item_popularity", o)
     ),
     "co_purchase": lambda o: CoPurchase(build_config(CoPurchaseConfig, "co_purchase", o)),
+    "item_hour_popularity": lambda o: ItemHourPopularity(
+        build_config(ItemHourConfig, "item_hour_popularity", o)
+    ),
 }
 
 

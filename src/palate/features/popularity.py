@@ -79,6 +79,7 @@ class VenuePopularity:
         self.how = CounterSpec("pop_how", VENUE, ("orders",), *decay)
         self.total = CounterSpec("pop_total", VENUE, ("orders",), *decay)
         self.venue_columns = (*self.window_columns, "pop_how", "pop_how_lift")
+        self.per_customer = False
         self._zone = ZoneInfo(c.timezone)
 
     def write(self, events: EventFrame, batch: WriteBatch) -> None:

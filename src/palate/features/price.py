@@ -42,6 +42,7 @@ class CustomerPrice:
 
     name = NAME
     venue_columns = ("price_mean", "price_fit")
+    per_customer = True
 
     def __init__(self, config: PriceConfig | None = None) -> None:
         self.config = config or PriceConfig()
@@ -79,7 +80,7 @@ class CustomerPrice:
                 row = results[handle].values[0]
                 level_sum, orders = float(row[0]), float(row[1])
             mean = self.mean(level_sum, orders) if orders > 0 else self.config.prior_level
-            levels = request.attributes.price_level(request.venue_ids)
+            levels = request.attributes.price_level_at(request.attribute_rows())
             fit = np.nan_to_num(1.0 - np.abs(levels - mean) / LEVELS_SPAN, nan=0.0)
             return {"price_mean": constant(mean, len(levels)), "price_fit": fit}
 

@@ -9,22 +9,24 @@ them to index positions is the serving layer's business.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from palate.features.base import Columns, Finish, ItemRequest, VenueRequest
+from palate.features.base import Columns, Finish, ItemRequest, VenueFeature, VenueRequest
 from palate.features.co_purchase import CoPurchase, summed
 from palate.features.event_frame import EventFrame
 from palate.features.feature_set import FeatureSet
 from palate.features.store import FeatureStore, MapValues, ReadBatch, WriteBatch
 from palate.features.venue_attributes import VenueAttributes
+from palate.features.venue_frame import Rows, VenueFeatureFrame
 from palate.features.venue_profile import VenueProfile
 from palate.pipeline.candidates import FloatArray
+from palate.pipeline.id_lookup import Keys, as_str_array
 
-Ids = Sequence[str] | npt.NDArray[np.str_]
+Ids = Sequence[str] | npt.NDArray[np.str_] | npt.NDArray[np.object_]
 
 
 def epoch_seconds(moment: datetime) -> float:
@@ -51,10 +53,14 @@ class FeatureService:
         store: FeatureStore,
         features: FeatureSet | None = None,
         attributes: VenueAttributes | None = None,
+        *,
+        frame_max_age_s: float = 0.0,
     ) -> None:
         self.store = store
         self.features = features or FeatureSet.from_config()
         self._attributes = attributes or VenueAttributes.empty()
+        self._generation = 0  # bumped when venue facts or batch snapshots change
+        self.venue_frame = VenueFeatureFrame(self._venue_only_columns, frame_max_age_s)
 
     @property
     def attributes(self) -> VenueAttributes:
@@ -64,6 +70,7 @@ class FeatureService:
     def update_attributes(self, attributes: VenueAttributes) -> None:
         """Swap the venue facts (after a catalog change); requests in flight keep the old ones."""
         self._attributes = attributes
+        self._generation += 1
 
     # ---- write path ------------------------------------------------------------------------
 
@@ -79,24 +86,68 @@ class FeatureService:
             feature.write(frame, batch)
         if len(batch):
             self.store.write(batch)
+            if self.venue_frame.enabled:
+                self.venue_frame.touch(frame.venue_funnel["venue_id"].unique().to_list())
         return len(batch)
 
     def refresh_snapshots(self, events: pa.Table, now: datetime) -> dict[str, int]:
         """Rebuild the batch-computed features from an event log; returns each new version."""
         frame = EventFrame.from_arrow(events, self._attributes)
-        return {
+        versions = {
             feature.name: feature.refresh(self.store, frame, epoch_seconds(now))
             for feature in self.features.features
             if isinstance(feature, VenueProfile)
         }
+        self._generation += 1
+        return versions
 
     # ---- read paths ------------------------------------------------------------------------
 
     def venue_features(self, user_id: str | None, venue_ids: Ids, now: datetime) -> Columns:
         """Every venue column, aligned with ``venue_ids``, from one store read."""
-        request = VenueRequest(user_id, _ids(venue_ids), epoch_seconds(now), now, self._attributes)
+        return self._venue_columns(self.features.venue_features, user_id, venue_ids, now)
+
+    def venue_features_at(
+        self, user_id: str | None, universe: npt.NDArray[np.object_], rows: Rows, now: datetime
+    ) -> Columns:
+        """Like :meth:`venue_features` for ``universe[rows]``, the serving fast path: the
+        venue-only columns come from the materialised :class:`VenueFeatureFrame` (one gather),
+        the customer's from one store read of that customer's state."""
+        if not self.venue_frame.enabled:
+            return self.venue_features(user_id, universe[rows], now)
+        ts, attributes = epoch_seconds(now), self._attributes
+        shared = self.venue_frame.columns(universe, rows, ts, self._generation)
+        view = self.venue_frame.view(universe, attributes)
+        request = VenueRequest(
+            user_id, view.ids[rows], ts, now, attributes, rows=view.attribute_rows[rows]
+        )
+        personal = [f for f in self.features.venue_features if f.per_customer]
+        own = self._run_venue_features(personal, request)
+        return {
+            name: own[name] if name in own else shared[name] for name in self.features.venue_columns
+        }
+
+    def _venue_only_columns(self, venue_ids: Keys, now: float) -> Columns:
+        shared = [f for f in self.features.venue_features if not f.per_customer]
+        moment = datetime.fromtimestamp(now, UTC)
+        return self._venue_columns(shared, None, as_str_array(venue_ids), moment)
+
+    def _venue_columns(
+        self,
+        features: Sequence[VenueFeature],
+        user_id: str | None,
+        venue_ids: Ids | npt.NDArray[np.object_],
+        now: datetime,
+    ) -> Columns:
+        ids = as_str_array(venue_ids)
+        request = VenueRequest(user_id, ids, epoch_seconds(now), now, self._attributes)
+        return self._run_venue_features(features, request)
+
+    def _run_venue_features(
+        self, features: Sequence[VenueFeature], request: VenueRequest
+    ) -> Columns:
         reads = ReadBatch()
-        finishers = [f.plan_venues(request, reads) for f in self.features.venue_features]
+        finishers = [f.plan_venues(request, reads) for f in features]
         return self._finish(reads, request.now, finishers)
 
     def item_features(

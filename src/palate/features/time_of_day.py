@@ -64,6 +64,7 @@ class TimeOfDay:
 
     name = NAME
     venue_columns = ("tod_share",)
+    per_customer = True
 
     def __init__(self, config: TimeOfDayConfig | None = None) -> None:
         self.config = config or TimeOfDayConfig()

@@ -1,5 +1,5 @@
 """What features need to know about venues, handed in by the caller (features cannot import
-the catalog): cuisines, categories and price levels, with columnar lookups by venue id.
+the catalog): cuisines, categories, price levels and time zones, with lookups by venue id.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import polars as pl
 
 from palate.domain.catalog import Catalog
 from palate.pipeline.candidates import FloatArray, IntArray
+from palate.pipeline.id_lookup import IdLookup
 
 VenueIds = Sequence[str] | npt.NDArray[np.str_]
 
@@ -26,15 +27,18 @@ class TagTable:
     """
 
     long: pl.DataFrame
-    index: dict[str, int]
+    lookup: IdLookup
     indptr: IntArray
     tags: npt.NDArray[np.str_]
 
     @classmethod
-    def build(cls, mapping: Mapping[str, Sequence[str]]) -> TagTable:
-        """From ``venue_id → tags``; duplicate tags of a venue count once."""
-        venues = list(mapping)
-        per_venue = [list(dict.fromkeys(mapping[v])) for v in venues]
+    def build(
+        cls, mapping: Mapping[str, Sequence[str]], order: Sequence[str] | None = None
+    ) -> TagTable:
+        """From ``venue_id → tags``; duplicate tags of a venue count once. Venue positions
+        follow ``order`` when given (venues it lists without tags have none)."""
+        venues = list(mapping) if order is None else list(order)
+        per_venue = [list(dict.fromkeys(mapping.get(v, ()))) for v in venues]
         counts = np.array([len(t) for t in per_venue], dtype=np.int32)
         flat = [tag for tags in per_venue for tag in tags]
         owners = np.repeat(np.array(venues, dtype=np.str_), counts)
@@ -47,14 +51,14 @@ class TagTable:
             schema={"venue_id": pl.String, "tag": pl.String, "weight": pl.Float64},
         )
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        index = {venue: at for at, venue in enumerate(venues)}
-        return cls(long, index, indptr, np.array(flat, dtype=np.str_))
+        return cls(long, IdLookup(venues), indptr, np.array(flat, dtype=np.str_))
 
     def rows(self, venue_ids: VenueIds) -> tuple[IntArray, npt.NDArray[np.str_]]:
         """For each requested venue, its tags: the owner's request position and the tag."""
-        where = np.fromiter(
-            (self.index.get(v, -1) for v in venue_ids), dtype=np.int64, count=len(venue_ids)
-        )
+        return self.rows_at(self.lookup.positions(venue_ids))
+
+    def rows_at(self, where: npt.NDArray[np.intp]) -> tuple[IntArray, npt.NDArray[np.str_]]:
+        """Like :meth:`rows` for venues given by their positions in this table (-1: unknown)."""
         known = np.flatnonzero(where >= 0)
         starts = self.indptr[where[known]]
         lengths = self.indptr[where[known] + 1] - starts
@@ -79,6 +83,11 @@ class VenueAttributes:
     categories: TagTable
     price_levels: Mapping[str, float] = field(default_factory=dict)
     price_frame: pl.DataFrame = field(default_factory=pl.DataFrame)
+    timezones: Mapping[str, str] = field(default_factory=dict)
+    """Venue id → IANA zone of its city, for features counted in the venue's local time."""
+    venue_lookup: IdLookup = field(default_factory=lambda: IdLookup([]))
+    """Venue id → position; tag tables and ``price_array`` share these positions."""
+    price_array: FloatArray = field(default_factory=lambda: np.empty(0))
 
     @classmethod
     def build(
@@ -86,15 +95,24 @@ class VenueAttributes:
         cuisines: Mapping[str, Sequence[str]] | None = None,
         categories: Mapping[str, Sequence[str]] | None = None,
         price_levels: Mapping[str, float] | None = None,
+        timezones: Mapping[str, str] | None = None,
     ) -> VenueAttributes:
         """From plain mappings keyed by venue id (missing ones are empty)."""
         levels = {k: float(v) for k, v in (price_levels or {}).items()}
+        cuisines, categories = cuisines or {}, categories or {}
+        order = list(dict.fromkeys([*cuisines, *categories, *levels]))
         price_frame = pl.DataFrame(
             {"venue_id": list(levels), "price_level": list(levels.values())},
             schema={"venue_id": pl.String, "price_level": pl.Float64},
         )
         return cls(
-            TagTable.build(cuisines or {}), TagTable.build(categories or {}), levels, price_frame
+            TagTable.build(cuisines, order),
+            TagTable.build(categories, order),
+            levels,
+            price_frame,
+            dict(timezones or {}),
+            venue_lookup=IdLookup(order),
+            price_array=np.array([levels.get(v, np.nan) for v in order], dtype=np.float64),
         )
 
     @classmethod
@@ -108,17 +126,25 @@ class VenueAttributes:
 
     def price_level(self, venue_ids: VenueIds) -> FloatArray:
         """Price levels aligned with ``venue_ids`` (NaN when unknown)."""
-        levels = self.price_levels
-        return np.fromiter(
-            (levels.get(v, np.nan) for v in venue_ids), dtype=np.float64, count=len(venue_ids)
-        )
+        return self.price_level_at(self.positions(venue_ids))
+
+    def positions(self, venue_ids: VenueIds) -> npt.NDArray[np.intp]:
+        """Each venue's position in these attributes (-1 when unknown)."""
+        return self.venue_lookup.positions(venue_ids)
+
+    def price_level_at(self, where: npt.NDArray[np.intp]) -> FloatArray:
+        """Price levels of the venues at these positions (NaN for -1)."""
+        levels = np.full(len(where), np.nan)
+        levels[where >= 0] = self.price_array[where[where >= 0]]
+        return levels
 
 
 def attributes_of(catalog: Catalog) -> VenueAttributes:
-    """The venue facts the features need (cuisines, categories, price level) from a catalog."""
+    """The venue facts the features need (cuisines, categories, price level, time zone)."""
     venues = catalog.venues.values()
     return VenueAttributes.build(
         cuisines={v.id: v.cuisines for v in venues},
         categories={v.id: v.categories for v in venues},
         price_levels={v.id: v.price_level for v in venues},
+        timezones={v.id: catalog.timezone_of(v) for v in venues if v.city_id in catalog.cities},
     )

@@ -48,6 +48,7 @@ class VenueProfile:
 
     name = NAME
     venue_columns = tuple(f"vp_{column}" for column in PROFILE_COLUMNS)
+    per_customer = False
 
     def __init__(self, config: VenueProfileConfig | None = None) -> None:
         self.config = config or VenueProfileConfig()

@@ -1,9 +1,13 @@
 """Latency budgets and the last-good-result fallback of a pipeline.
 
-A scorer with a budget runs on a small worker pool and is abandoned when it overruns, so the
-next scorer of the chain answers in time; the abandoned call finishes in the background and its
-result is dropped. The pool is small on purpose: stuck calls fill it, and then new calls time
-out while queued instead of piling up threads.
+Two ways to hold a budget. CPU-bound stages (the default) run inline: a thread hop costs more
+than the feature read it would guard, and an abandoned CPU-bound thread keeps the GIL busy
+anyway. Their overruns are measured; a scorer's late result is discarded (the next scorer of
+the chain answers) and an :class:`OverrunBreaker` skips a stage that keeps overrunning for a
+cool-down, so a slow model or store costs a few requests, not all of them. Stages that block
+on I/O (``blocking = True``) run on a small worker pool and are abandoned when they overrun;
+the pool is small on purpose: stuck calls fill it, and then new calls time out while queued
+instead of piling up threads.
 """
 
 from __future__ import annotations
@@ -26,6 +30,45 @@ WORKERS = 8
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+
+class OverrunBreaker:
+    """Per stage: after ``trip_after`` consecutive overruns, refuse the stage for ``cooldown_s``.
+
+    >>> breaker = OverrunBreaker(trip_after=2, cooldown_s=60)
+    >>> breaker.record("s", overran=True); breaker.is_open("s")
+    False
+    >>> breaker.record("s", overran=True); breaker.is_open("s")
+    True
+    """
+
+    def __init__(self, trip_after: int = 3, cooldown_s: float = 5.0) -> None:
+        self.trip_after = trip_after
+        self.cooldown_s = cooldown_s
+        self._overruns: dict[str, int] = {}
+        self._open_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def is_open(self, stage: str) -> bool:
+        """True while the stage is being skipped."""
+        return time.monotonic() < self._open_until.get(stage, 0.0)
+
+    def record(self, stage: str, *, overran: bool) -> None:
+        """Count an overrun (tripping the breaker at the threshold) or reset on a good run."""
+        with self._lock:
+            count = self._overruns.get(stage, 0) + 1 if overran else 0
+            self._overruns[stage] = count
+            if count >= self.trip_after:
+                self._open_until[stage] = time.monotonic() + self.cooldown_s
+                self._overruns[stage] = 0
+
+
+class CircuitOpenError(RuntimeError):
+    """A stage is skipped because it kept overrunning its budget."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(f"stage {stage!r} skipped: it kept overrunning its budget")
+        self.stage = stage
 
 
 class BudgetExceededError(TimeoutError):
@@ -67,6 +110,24 @@ def run_within(stage: str, budget_us: float, action: Callable[[], T]) -> T:
         raise BudgetExceededError(stage, budget_us)
     for var, value in context.items():
         var.set(value)
+    return result
+
+
+def run_inline(stage: str, budget_us: float, breaker: OverrunBreaker, action: Callable[[], T]) -> T:
+    """``action()`` in this thread; :class:`BudgetExceededError` (result dropped) if it overran,
+    :class:`CircuitOpenError` without running it while the breaker is open.
+
+    >>> run_inline("double", 1_000_000, OverrunBreaker(), lambda: 2 * 21)
+    42
+    """
+    if breaker.is_open(stage):
+        raise CircuitOpenError(stage)
+    started = time.perf_counter_ns()
+    result = action()
+    overran = (time.perf_counter_ns() - started) / 1_000 > budget_us
+    breaker.record(stage, overran=overran)
+    if overran:
+        raise BudgetExceededError(stage, budget_us)
     return result
 
 

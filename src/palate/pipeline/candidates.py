@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,6 +11,82 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+Selector = BoolArray | IntArray | slice
+
+
+class FeatureColumns(MutableMapping[str, FloatArray]):
+    """Feature columns seen through a row selection, each gathered on first read.
+
+    A pipeline filters, sorts and moves its candidates a dozen times; copying forty columns
+    each time cost more than ranking them. Here a selection composes row indices, and only
+    the columns a later stage actually reads are gathered (once). Columns written after the
+    selection (``own``) are aligned with it already and follow later selections eagerly.
+
+    >>> cols = FeatureColumns({"x": np.array([10.0, 11.0, 12.0])})
+    >>> view = cols.select(np.array([2, 0]))
+    >>> view["y"] = np.array([1.0, 2.0])
+    >>> {k: v.tolist() for k, v in view.select(np.array([1])).items()}
+    {'x': [10.0], 'y': [2.0]}
+    """
+
+    __slots__ = ("_base", "_cache", "_own", "_rows")
+
+    def __init__(
+        self,
+        base: Mapping[str, FloatArray] | None = None,
+        rows: npt.NDArray[np.intp] | None = None,
+        own: dict[str, FloatArray] | None = None,
+    ) -> None:
+        self._base = base if base is not None else {}
+        self._rows = rows  # None: the base rows as they are
+        self._own: dict[str, FloatArray] = own if own is not None else {}
+        self._cache: dict[str, FloatArray] = {}
+
+    def __getitem__(self, name: str) -> FloatArray:
+        if name in self._own:
+            return self._own[name]
+        if self._rows is None:
+            return self._base[name]
+        column = self._cache.get(name)
+        if column is None:
+            column = self._cache[name] = self._base[name][self._rows]
+        return column
+
+    def __setitem__(self, name: str, column: FloatArray) -> None:
+        self._own[name] = column
+        self._cache.pop(name, None)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._own:
+            raise KeyError(f"{name!r} is not a column written after the selection")
+        del self._own[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._own
+        yield from (name for name in self._base if name not in self._own)
+
+    def __len__(self) -> int:
+        return len(self._own) + sum(1 for name in self._base if name not in self._own)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._own or name in self._base
+
+    def select(self, selector: Selector, count: int | None = None) -> FeatureColumns:
+        """The same columns through ``selector`` (mask, indices or slice of the current rows)."""
+        if self._rows is not None:
+            rows = self._rows[selector]
+        else:
+            n = count if count is not None else _length(self._base, self._own)
+            rows = np.arange(n)[selector]
+        own = {name: column[selector] for name, column in self._own.items()}
+        return FeatureColumns(self._base, rows, own)
+
+
+def _length(*tables: Mapping[str, FloatArray]) -> int:
+    for table in tables:
+        for column in table.values():
+            return len(column)
+    return 0
 
 
 @dataclass(slots=True)
@@ -22,8 +99,12 @@ class Candidates:
     """
 
     positions: IntArray
-    features: dict[str, FloatArray] = field(default_factory=dict)
+    features: MutableMapping[str, FloatArray] = field(default_factory=FeatureColumns)
     scores: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.features, FeatureColumns):
+            self.features = FeatureColumns(dict(self.features))
 
     def __len__(self) -> int:
         return int(self.positions.shape[0])
@@ -33,11 +114,13 @@ class Candidates:
         """No candidates."""
         return cls(np.empty(0, dtype=np.int32))
 
-    def take(self, selector: BoolArray | IntArray | slice) -> Candidates:
+    def take(self, selector: Selector) -> Candidates:
         """The subset (mask) or reordering (indices) of rows, features and scores kept aligned."""
+        columns = self.features
+        assert isinstance(columns, FeatureColumns)  # noqa: S101 - __post_init__ guarantees it
         return Candidates(
             positions=self.positions[selector],
-            features={name: column[selector] for name, column in self.features.items()},
+            features=columns.select(selector, len(self.positions)),
             scores=None if self.scores is None else self.scores[selector],
         )
 

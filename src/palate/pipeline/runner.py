@@ -16,7 +16,13 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from palate.pipeline.budget import LastGood, run_within
+from palate.pipeline.budget import (
+    CircuitOpenError,
+    LastGood,
+    OverrunBreaker,
+    run_inline,
+    run_within,
+)
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import CandidateSource, Filter, Hydrator, Scorer, Selector
 from palate.pipeline.trace import (
@@ -52,7 +58,8 @@ class Pipeline(Generic[Q]):
     """A recommendation pipeline declared as a table of contents of its stages.
 
     ``budgets_us`` maps stage names to latency budgets: enforced for scorers (an overrun hands
-    over to the next scorer), recorded as ``over_budget`` for every other stage.
+    over to the next scorer) and fail-open hydrators (one that keeps overrunning is skipped
+    for the breaker's cool-down), recorded as ``over_budget`` for every other stage.
     """
 
     name: str
@@ -64,6 +71,7 @@ class Pipeline(Generic[Q]):
     fail_open: frozenset[str] = field(default_factory=frozenset)
     budgets_us: dict[str, float] = field(default_factory=dict)
     last_good: LastGood[Q] | None = None
+    breaker: OverrunBreaker = field(default_factory=OverrunBreaker)
 
     def run(self, query: Q) -> PipelineResult:
         """Source → filter → hydrate → score → select, timed stage by stage."""
@@ -133,8 +141,17 @@ class Pipeline(Generic[Q]):
     def _apply_hydrator(
         self, trace: Trace, hydrator: Hydrator[Q], query: Q, candidates: Candidates
     ) -> Candidates:
+        budget = self.budgets_us.get(hydrator.name, 0.0)
+        guarded = budget > 0 and hydrator.name in self.fail_open
+
         def hydrate() -> Candidates:
+            if guarded and self.breaker.is_open(hydrator.name):
+                raise CircuitOpenError(hydrator.name)
+            started = time.perf_counter_ns()
             candidates.features.update(hydrator.hydrate(query, candidates))
+            if guarded:  # late features are still right; only a habit of lateness trips it
+                overran = (time.perf_counter_ns() - started) / 1_000 > budget
+                self.breaker.record(hydrator.name, overran=overran)
             return candidates
 
         return self._step(trace, hydrator.name, "hydrator", candidates, hydrate)
@@ -167,7 +184,12 @@ class Pipeline(Generic[Q]):
         def score() -> FloatArray:
             return np.asarray(scorer.score(query, candidates), dtype=np.float64)
 
-        scores = run_within(scorer.name, budget, score) if budget > 0 else score()
+        if budget <= 0:
+            scores = score()
+        elif getattr(scorer, "blocking", False):  # waits on I/O: abandon it on a worker thread
+            scores = run_within(scorer.name, budget, score)
+        else:
+            scores = run_inline(scorer.name, budget, self.breaker, score)
         if scores.shape != (len(candidates),):
             raise ValueError(f"{len(scores)} scores for {len(candidates)} candidates")
         return scores

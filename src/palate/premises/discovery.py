@@ -9,10 +9,11 @@ from palate.catalog.editor import CatalogEditor
 from palate.catalog.index import VenueIndex
 from palate.domain.market import City
 from palate.domain.requests import RankingRequest
+from palate.experiments.new_venues import NewVenueExploration
 from palate.features.feature_set import FeatureSet
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
-from palate.pipeline.budget import LastGood
+from palate.pipeline.budget import LastGood, OverrunBreaker
 from palate.ranking.embedding_features import EMBEDDING_FEATURES, EmbeddingAffinity
 from palate.ranking.heuristic import HeuristicScorer, HeuristicWeights, ProximityScorer
 from palate.ranking.hot_swap import ModelHolder
@@ -25,7 +26,7 @@ from palate.retrieval.filters import NotTemporarilyClosed
 from palate.rules.config import RuleBook
 from palate.rules.stages import RULE_STAGES, rule_filters, rule_selectors
 from palate.rules.subject import VenueSubject
-from palate.settings import StageBudgets
+from palate.settings import NewVenueExplorationSettings, StageBudgets
 
 # Every column a Discovery ranking model may use, in a stable order.
 DISCOVERY_FEATURES: tuple[str, ...] = (
@@ -48,6 +49,8 @@ def discovery_pipeline(
     cities: Mapping[str, City] | None = None,
     budgets_us: Mapping[str, float] | None = None,
     last_good: LastGood[RankingRequest] | None = None,
+    breaker: OverrunBreaker | None = None,
+    exploration: NewVenueExplorationSettings | None = None,
 ) -> Pipeline[RankingRequest]:
     """The Discovery pipeline: learned ranker when a model is promoted, else the heuristic.
 
@@ -69,10 +72,15 @@ def discovery_pipeline(
         ],
         # learned → heuristic → popularity → proximity; then the last good result (runner)
         scorers=[*learned, heuristic, PopularityScorer(weights), ProximityScorer(weights)],
-        selectors=[*rule_selectors(book, subject), TopK()],
+        selectors=[
+            NewVenueExploration(index, features, exploration),
+            *rule_selectors(book, subject),
+            TopK(),
+        ],
         fail_open=frozenset({"online_features", "embedding_affinity"}),
         budgets_us=dict(budgets_us or {}),
         last_good=last_good,
+        breaker=breaker or OverrunBreaker(),
     )
 
 

@@ -4,6 +4,10 @@ Every section is cut from ONE Discovery ranking (its candidates, features and or
 are filled in a fixed priority order so that a venue capped at ``max_per_venue`` appearances
 lands in the most specific section first; the order in which they are *shown* is the bandit's
 (see :func:`order_sections`).
+
+"For you" is retrieval by embedding: among the served venues the customer has not ordered
+from, the nearest neighbours of their customer vector in the serving model's venue factors.
+A customer without a vector (or a server without factors) gets them in ranking order.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from palate.catalog.index import VenueIndex
 from palate.experiments.arms import BanditConfig, arm_scores
 from palate.features.entity_engagement import SECTION, EntityEngagement, arm
 from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
+from palate.ranking.embedding_features import Factorisation, nearest, rows_of
 
 ORDER_AGAIN, FOR_YOU, NEW, POPULAR = "order_again", "for_you", "new", "popular"
 TITLES = {
@@ -76,12 +81,37 @@ def top_cuisines(
     return [names[i] for i in order.tolist()]
 
 
+@dataclass(frozen=True, slots=True)
+class Taste:
+    """The customer and the venue embeddings "For you" retrieves with (``None``: no model)."""
+
+    user_id: str
+    factors: Factorisation | None = None
+
+
+def for_you(
+    candidates: Candidates, index: VenueIndex, not_ordered: BoolArray, taste: Taste | None
+) -> IntArray:
+    """Rows not ordered from: nearest the customer's embedding first, then the venues without
+    a factor row in ranking order; all in ranking order when the customer has no vector.
+    """
+    in_rank_order = np.flatnonzero(not_ordered).astype(np.int32)
+    if taste is None or taste.factors is None:
+        return in_rank_order
+    rows = rows_of(taste.factors.entity_ids, index.venue_ids[candidates.positions])
+    neighbours = nearest(taste.factors, taste.user_id, np.where(not_ordered, rows, -1))
+    if neighbours is None:
+        return in_rank_order
+    return np.concatenate([neighbours, in_rank_order[rows[in_rank_order] < 0]]).astype(np.int32)
+
+
 def candidate_orders(
     candidates: Candidates,
     index: VenueIndex,
     cuisines: list[str],
     today: int,
     config: SectionConfig,
+    taste: Taste | None = None,
 ) -> list[tuple[str, str, IntArray]]:
     """Each section's name, title and eligible rows in its own order, in filling priority."""
     count = len(candidates)
@@ -96,7 +126,7 @@ def candidate_orders(
             TITLES[ORDER_AGAIN],
             _by(_column(candidates, "cv_orders"), ordered, _column(candidates, "cv_recency")),
         ),
-        (FOR_YOU, TITLES[FOR_YOU], _by(-rank, ~ordered)),
+        (FOR_YOU, TITLES[FOR_YOU], for_you(candidates, index, ~ordered, taste)),
         (NEW, TITLES[NEW], _by(-rank, new)),
         (POPULAR, TITLES[POPULAR], _by(popularity, popularity > 0)),
     ]
@@ -113,15 +143,18 @@ def build_sections(
     cuisine_weights: Mapping[str, float],
     today: int,
     config: SectionConfig,
+    taste: Taste | None = None,
 ) -> list[Section]:
     """Non-empty sections; no venue in more than ``config.max_per_venue`` of them.
 
-    ``today`` is the request's day number since the epoch (for "New").
+    ``today`` is the request's day number since the epoch (for "New"); ``taste`` drives "For
+    you" (see :func:`for_you`).
     """
     cuisines = top_cuisines(candidates, index, cuisine_weights, config.cuisine_carousels)
     uses = np.zeros(len(candidates), dtype=np.int64)
     sections: list[Section] = []
-    for name, title, order in candidate_orders(candidates, index, cuisines, today, config):
+    orders = candidate_orders(candidates, index, cuisines, today, config, taste)
+    for name, title, order in orders:
         rows = order[uses[order] < config.max_per_venue][: config.venues_per_section]
         if len(rows):
             uses[rows] += 1

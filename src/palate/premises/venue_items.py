@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,8 +13,12 @@ from palate.domain.catalog import Catalog
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
 from palate.pipeline.candidates import Candidates
+from palate.ranking.embedding_features import Factorisation
+from palate.ranking.item_embedding import ItemEmbeddingAffinity
 from palate.ranking.item_features import CustomerProfile, ItemFeatures
+from palate.ranking.item_hour_features import ItemHourFeatures
 from palate.ranking.item_scorers import (
+    HOUR_POPULARITY,
     ItemHeuristicScorer,
     ItemPopularityScorer,
     ItemWeights,
@@ -28,6 +33,9 @@ from palate.rules.stages import rule_filters, rule_selectors
 FAVOURITES = "Your favourites"
 POPULAR_NOW = "Popular now"
 SECTION_SIZE = 10
+# "Popular now" leaves out items selling at this hour well below the venue's own pace there
+# (their smoothed hour lift), so a breakfast favourite does not headline the dinner menu.
+POPULAR_NOW_MIN_LIFT = 0.75
 
 
 def venue_items_pipeline(
@@ -38,8 +46,12 @@ def venue_items_pipeline(
     rules: RuleBook | None = None,
     catalog: Catalog | None = None,
     items: ItemsIndex | None = None,
+    item_factors: Callable[[], Factorisation | None] | None = None,
 ) -> Pipeline[ItemQuery]:
     """Every available item of the venue, scored; the route truncates and builds sections.
+
+    ``item_factors`` gives the customer × item embeddings of the serving model (read once per
+    request); their affinity is a scoring term, left out when there are none (fail-open).
 
     With ``rules`` (premise ``venue_items``; ``catalog`` and ``items`` are then required)
     exclusions run with the filters, and boosts, pins, sponsored slots and diversity caps after
@@ -50,11 +62,22 @@ def venue_items_pipeline(
         name="venue_items",
         sources=[VenueItems()],
         filters=[AvailableItems(), alcohol, *rule_filters(book, subject)],
-        hydrators=[ItemFeatures(features), CustomerProfile(features)],
+        hydrators=[
+            ItemFeatures(features),
+            CustomerProfile(features),
+            ItemHourFeatures(features),
+            ItemEmbeddingAffinity(item_factors or _no_factors),
+        ],
         scorers=[ItemHeuristicScorer(weights), ItemPopularityScorer(), MenuOrderScorer()],
         selectors=rule_selectors(book, subject),
-        fail_open=frozenset({"item_features", "customer_profile"}),
+        fail_open=frozenset(
+            {"item_features", "customer_profile", "item_hour_features", "item_embedding_affinity"}
+        ),
     )
+
+
+def _no_factors() -> Factorisation | None:
+    return None
 
 
 def item_rules(
@@ -95,9 +118,15 @@ def favourites(columns: ItemColumns, ranked: Candidates) -> Section:
 
 
 def popular_now(columns: ItemColumns, ranked: Candidates) -> Section:
-    """The venue's best sellers (decayed, so recent sales weigh most)."""
-    popularity = _column(ranked, "item_pop")
-    sold = np.flatnonzero(popularity > 0)
+    """The venue's best sellers at this local hour (decayed, so recent sales weigh most).
+
+    Popularity at this hour is smoothed toward all-day popularity; items whose hour lift is
+    under :data:`POPULAR_NOW_MIN_LIFT` are left out. Without the hour columns (feature off or
+    its read failed open): the all-day best sellers.
+    """
+    popularity = ranked.features.get(HOUR_POPULARITY, _column(ranked, "item_pop"))
+    lift = ranked.features.get("item_hour_lift", np.ones(len(ranked)))
+    sold = np.flatnonzero((popularity > 0) & (lift >= POPULAR_NOW_MIN_LIFT))
     order = sold[np.argsort(-popularity[sold], kind="stable")][:SECTION_SIZE]
     return Section(POPULAR_NOW, _ids(columns, ranked, order))
 

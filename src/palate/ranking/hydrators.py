@@ -5,7 +5,6 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 
 from palate.catalog.index import VenueIndex
 from palate.catalog.opening import minute_of_week
@@ -28,8 +27,10 @@ class OnlineFeatures:
 
     def hydrate(self, request: RankingRequest, candidates: Candidates) -> dict[str, FloatArray]:
         """Customer×venue, affinity, price fit, popularity and engagement columns."""
-        venue_ids: npt.NDArray[np.str_] = self.index.venue_ids[candidates.positions]  # type: ignore[assignment]  # object array of str
-        columns = self.features.venue_features(request.user_id, venue_ids, request.when)
+        universe = self.index.venue_ids
+        columns = self.features.venue_features_at(
+            request.user_id, universe, candidates.positions, request.when
+        )
         return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
 
 

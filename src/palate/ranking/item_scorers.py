@@ -15,9 +15,10 @@ import numpy as np
 from palate.catalog.item_query import ItemQuery
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.trace import note
+from palate.ranking.item_embedding import ITEM_EMBEDDING_SCORE
 
 RECENCY_DAYS = 30.0
-PEAKED = ("item_pop",)  # features normalised by their largest value among the candidates
+HOUR_POPULARITY = "item_pop_hour"  # popularity at the request's local hour, when hydrated
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class ItemWeights:
     price_fit: float = 0.5
     co_purchase: float = 2.0
     complement: float = 1.0
+    embedding_affinity: float = 1.5
 
 
 def normalised(values: FloatArray, peak: float | None = None) -> FloatArray:
@@ -56,8 +58,16 @@ def item_peaks(candidates: Candidates, cart: bool) -> dict[str, float]:
 
     An explanation of a few returned rows needs them so its terms still sum to the score.
     """
-    names = (*PEAKED, "co_purchase") if cart else PEAKED
-    return {name: log_peak(candidates.feature(name)) for name in names}
+    peaks = {"item_pop": log_peak(popularity_now(candidates))}
+    if cart:
+        peaks["co_purchase"] = log_peak(candidates.feature("co_purchase"))
+    return peaks
+
+
+def popularity_now(candidates: Candidates) -> FloatArray:
+    """Popularity at this hour (smoothed toward all-day) when hydrated, else all-day popularity."""
+    hourly = candidates.features.get(HOUR_POPULARITY)
+    return candidates.feature("item_pop") if hourly is None else hourly
 
 
 def favourite(candidates: Candidates) -> FloatArray:
@@ -78,18 +88,21 @@ def item_terms(
 ) -> dict[str, FloatArray]:
     """Each weighted term of the in-venue (or, with ``cart``, the cart) score; their sum is it.
 
-    Favourites, popularity, tag and menu-category affinity and price fit; the cart adds
+    Favourites, popularity at this hour, tag and menu-category affinity and price fit; the cart adds
     co-purchase with the cart and a bonus for a menu category the cart lacks. ``peaks`` (from
     :func:`item_peaks`) normalise popularity and co-purchase; by default the candidates' own.
     """
     peaks = item_peaks(candidates, cart) if peaks is None else peaks
     terms: dict[str, FloatArray] = {
         "favourite": w.favourite * favourite(candidates),
-        "popularity": w.popularity * normalised(candidates.feature("item_pop"), peaks["item_pop"]),
+        "popularity": w.popularity * normalised(popularity_now(candidates), peaks["item_pop"]),
         "tag_affinity": w.tag_affinity * candidates.feature("tag_affinity"),
         "category_affinity": w.category_affinity * candidates.feature("menu_category_share"),
         "price_fit": w.price_fit * candidates.feature("price_fit"),
     }
+    embedding = candidates.features.get(ITEM_EMBEDDING_SCORE)
+    if embedding is not None:  # fail-open: no factors, no term (and no zero in explanations)
+        terms["embedding_affinity"] = w.embedding_affinity * np.clip(embedding, 0.0, 1.0)
     if cart:
         codes = query.columns.category.codes
         in_cart = np.isin(codes[candidates.positions], codes[query.cart_rows()])
@@ -135,13 +148,13 @@ class CartScorer(ItemHeuristicScorer):
 
 
 class ItemPopularityScorer:
-    """Fallback: the venue's best sellers."""
+    """Fallback: the venue's best sellers at this hour."""
 
     name = "item_popularity"
 
     def score(self, query: ItemQuery, candidates: Candidates) -> FloatArray:  # noqa: ARG002
-        """Decayed quantity sold."""
-        return candidates.feature("item_pop")
+        """Decayed quantity sold, bent toward this hour when the hour columns are hydrated."""
+        return popularity_now(candidates)
 
 
 class MenuOrderScorer:

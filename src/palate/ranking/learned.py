@@ -26,7 +26,12 @@ from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import Scorer
 from palate.pipeline.trace import StageNotApplicableError
 from palate.ranking.compiled import FloatMatrix, Predictor, load_predictor
-from palate.ranking.embedding_features import EMBEDDINGS_DIR, VenueFactors, load_venue_factors
+from palate.ranking.embedding_features import (
+    EMBEDDINGS_DIR,
+    VenueFactors,
+    load_item_factors,
+    load_venue_factors,
+)
 from palate.ranking.model_store import ModelVersion
 
 DEFAULT_TOP_K = 200
@@ -57,6 +62,7 @@ class LoadedModel:
     version: ModelVersion
     predictor: Predictor
     factors: VenueFactors | None = None  # the embeddings trained with it, if any
+    item_factors: VenueFactors | None = None  # customer × item embeddings shipped with it
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -95,13 +101,22 @@ def load_model(version: ModelVersion, *, compiled: bool = True) -> LoadedModel:
             f"{version.label}: model has {predictor.n_features} features, "
             f"metadata lists {len(version.features)}"
         )
-    return LoadedModel(version, predictor, load_venue_factors(version.path / EMBEDDINGS_DIR))
+    embeddings = version.path / EMBEDDINGS_DIR
+    return LoadedModel(
+        version, predictor, load_venue_factors(embeddings), load_item_factors(embeddings)
+    )
 
 
 def served_factors(models: ModelSource) -> VenueFactors | None:
     """The embeddings of the model ``models`` serves now (``None`` without model or factors)."""
     loaded = models.current
     return None if loaded is None else loaded.factors
+
+
+def served_item_factors(models: ModelSource) -> VenueFactors | None:
+    """The customer × item embeddings shipped with the model ``models`` serves now, if any."""
+    loaded = models.current
+    return None if loaded is None else loaded.item_factors
 
 
 def served_model() -> ModelVersion | None:

@@ -25,6 +25,7 @@ from palate.serving import (
     rules_api,
 )
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
+from palate.serving.fast_lane import FastLane
 from palate.serving.ingestion import Ingestor, build_ingestor
 from palate.serving.middleware import ObservabilityMiddleware
 from palate.serving.responses import JsonResponse
@@ -36,6 +37,18 @@ DESCRIPTION = """Real-time personalisation for delivery marketplaces.
 
 Every ranking answer carries a `request_id`; send it back with the impressions, clicks and
 orders it led to."""
+
+
+# The ranking routes whose valid requests skip the framework's per-request machinery.
+HOT_PATHS = (
+    "/v1/discovery",
+    "/v1/category",
+    "/v1/venues/{venue_id}/items",
+    "/v1/cart/recommendations",
+    "/v1/banners",
+    "/v1/categories",
+    "/v1/brands",
+)
 
 
 def create_app(settings: Settings, state: ServingState) -> FastAPI:
@@ -69,6 +82,7 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     app.include_router(rules_api.router)
     app.include_router(ingest.router)
     mount_web_ui(app)
+    app.add_middleware(FastLane, fastapi=app, paths=HOT_PATHS)  # inside observability
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
     )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Request
 
 from palate.domain.geo import Location
 from palate.domain.requests import RankingRequest
+from palate.experiments.new_venues import EXPLORED
 from palate.pipeline import Candidates, PipelineResult, StageTrace, Trace
 from palate.premises.discovery import proximity_pipeline
 from palate.ranking.explain import explain
@@ -160,6 +161,8 @@ def ranked_venues(
     ]
     for row in np.flatnonzero(sponsored):
         venues[row]["sponsored"] = True
+    for row in np.flatnonzero(candidates.features.get(EXPLORED, np.zeros(count)) > 0):
+        venues[row]["explored"] = True
     return venues
 
 

@@ -34,7 +34,8 @@ from palate.premises.entry_points import (
     order_tiles,
     tag_weights,
 )
-from palate.premises.sections import SectionConfig, Shown, build_sections, order_sections
+from palate.premises.sections import SectionConfig, Shown, Taste, build_sections, order_sections
+from palate.ranking.learned import served_factors
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.discovery import ranked_venues, run_discovery, to_ranking_request
 from palate.serving.entry_points_schemas import (
@@ -228,7 +229,8 @@ def sections_of(
         config.max_per_venue, per_section, config.new_days, config.cuisine_carousels
     )
     today = (served.request.when.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)).days
-    sections = build_sections(served.result.candidates, state.index, weights, today, cut)
+    taste = Taste(served.shown.user_id, served_factors(state.models))
+    sections = build_sections(served.result.candidates, state.index, weights, today, cut, taste)
     x = exploration(settings, "sections", served)
     ordered = order_sections(
         sections, engagement_of(state, settings), served.shown, x.bandit, x.rng

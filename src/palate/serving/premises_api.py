@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Request
 
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns
+from palate.experiments.new_venues import EXPLORED
 from palate.observability.metrics import Metrics
 from palate.pipeline import Candidates, PipelineResult
 from palate.premises.venue_items import sections
@@ -141,12 +142,14 @@ async def category_page(
     candidates = result.candidates
     ids = state.index.venue_ids[candidates.positions].tolist()
     scores = candidates.scores if candidates.scores is not None else np.zeros(len(candidates))
-    venues = [
+    venues: list[dict[str, object]] = [
         {"venue_id": v, "score": round(float(s), 6), "distance_m": round(float(d), 1)}
         for v, s, d in zip(
             ids, scores.tolist(), candidates.features["distance_m"].tolist(), strict=True
         )
     ]
+    for row in np.flatnonzero(candidates.features.get(EXPLORED, np.zeros(len(venues))) > 0):
+        venues[row]["explored"] = True
     payload = envelope(request, result, "category", metrics, body.trace)
     payload.update(
         category=category_id, venues=venues, model_version=served_model_version(result.scorer)

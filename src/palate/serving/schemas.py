@@ -60,6 +60,9 @@ class RankedVenue(BaseModel):
     score: float
     distance_m: float
     sponsored: bool = Field(default=False, description="Placed by a sponsored-slot rule")
+    explored: bool = Field(
+        default=False, description="A new venue given a slot by exploration (Thompson sampling)"
+    )
     explanation: Explanation | None = None
 
 

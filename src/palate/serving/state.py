@@ -23,13 +23,14 @@ from palate.features.service import FeatureService
 from palate.features.store.registry import open_store
 from palate.features.venue_attributes import attributes_of as venue_attributes
 from palate.pipeline import Pipeline
-from palate.pipeline.budget import LastGood
+from palate.pipeline.budget import LastGood, OverrunBreaker
 from palate.premises.cart import cart_pipeline
 from palate.premises.category import category_pipeline
 from palate.premises.discovery import discovery_budgets, discovery_pipeline, location_cell
 from palate.premises.venue_items import venue_items_pipeline
 from palate.ranking.heuristic import weights_from
 from palate.ranking.hot_swap import ModelHolder
+from palate.ranking.learned import served_item_factors
 from palate.retrieval.category import CategoryRequest
 from palate.rules.alcohol import AlcoholRule
 from palate.rules.config import RuleBook, parse_rule
@@ -87,7 +88,12 @@ def open_features(settings: Settings, catalog: Catalog) -> FeatureService:
     else:
         store = open_store("memory")
     features = FeatureSet.from_config(settings.features)
-    return FeatureService(store, features, attributes=venue_attributes(catalog))
+    return FeatureService(
+        store,
+        features,
+        attributes=venue_attributes(catalog),
+        frame_max_age_s=settings.discovery.venue_features_max_age_s,
+    )
 
 
 def build_state(
@@ -123,6 +129,8 @@ def build_state(
             capacity=budgets.last_good_entries,
             ttl_s=budgets.last_good_ttl_s,
         ),
+        breaker=OverrunBreaker(budgets.breaker_overruns, budgets.breaker_cooldown_s),
+        exploration=settings.exploration.new_venues,
     )
     rules = settings.rules
     alcohol = AlcoholRule(catalog, rules.alcohol_hours, rules.alcohol_markets)
@@ -135,7 +143,12 @@ def build_state(
         discovery=pipeline,
         category=category_pipeline(pipeline, index),
         venue_items=venue_items_pipeline(
-            features, alcohol, rules=book, catalog=catalog, items=editor.items
+            features,
+            alcohol,
+            rules=book,
+            catalog=catalog,
+            items=editor.items,
+            item_factors=lambda: served_item_factors(holder),
         ),
         cart=cart_pipeline(
             features,

@@ -327,6 +327,19 @@ def train_item_embeddings(
     return _train("item", item_feedback(events, weights.positive()), params, weights, as_of)
 
 
+def fit_item_factors(
+    events: pa.Table | pl.DataFrame, as_of: datetime, params: AlsParams | None = None
+) -> Embeddings | None:
+    """Customer × item embeddings of ``events`` decayed to ``as_of``; ``None`` without any
+    item feedback (a log of venue events only), so the caller ships no item factors.
+    """
+    weights = FeedbackWeights()
+    feedback = item_feedback(events, weights.positive()).drop_nulls(["user_id", "entity_id"])
+    if feedback.is_empty():
+        return None
+    return _train("item", feedback, params, weights, as_of)
+
+
 def _train(
     kind: str,
     feedback: pl.DataFrame,

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from palate.features.store.specs import CounterSpec, MapSpec, SnapshotSpec, WindowSpec
 from palate.pipeline.candidates import BoolArray, FloatArray
+from palate.pipeline.id_lookup import IdLookup
 
 T = TypeVar("T")
 
@@ -103,8 +104,7 @@ class MapValues:
 
     def positions(self, keys: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
         """Index of each key among ``fields``, -1 when absent."""
-        index = {name: at for at, name in enumerate(self.fields.tolist())}
-        return np.fromiter((index.get(key, -1) for key in keys), dtype=np.intp, count=len(keys))
+        return IdLookup(self.fields).positions(keys)
 
     def total(self) -> float:
         """Sum of every field's decayed value."""

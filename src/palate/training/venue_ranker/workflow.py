@@ -2,7 +2,9 @@
 
 Every registered version carries the venue embeddings its ``emb_score`` feature reads at
 serving (``<version>/embeddings/``), fitted on the log as of training: serving's factors are
-as fresh as the last ``palate train``, where the training rows saw a daily refit.
+as fresh as the last ``palate train``, where the training rows saw a daily refit. The customer
+× item embeddings of the in-venue item affinity are fitted on the same events and shipped in
+the same folder, so one promotion (or rollback) swaps every factorisation together.
 
 The point-in-time table is the expensive part (a full replay of the event log), so it is
 cached in ``<data>/training/`` under a key made of the log's size, its last event and the
@@ -32,6 +34,7 @@ from palate.ranking.embedding_features import EMBEDDINGS_DIR
 from palate.ranking.heuristic import HeuristicWeights
 from palate.ranking.learned import load_model
 from palate.ranking.model_store import ModelStore, ModelVersion
+from palate.training.embeddings import fit_item_factors
 from palate.training.venue_ranker.dataset import (
     DEFAULT_STEP,
     TrainingTable,
@@ -107,8 +110,8 @@ def train(
 
 @contextmanager
 def embeddings_dir(events: pa.Table, until: datetime | None) -> Iterator[dict[str, Path]]:
-    """A temporary ``{EMBEDDINGS_DIR: directory}`` with venue embeddings of the events before
-    ``until`` (all events when ``None``); empty when there is no feedback to fit.
+    """A temporary ``{EMBEDDINGS_DIR: directory}`` with the venue and item embeddings of the
+    events before ``until`` (all events when ``None``); empty when there is no venue feedback.
     """
     if until is not None:
         events = events.filter(
@@ -124,6 +127,9 @@ def embeddings_dir(events: pa.Table, until: datetime | None) -> Iterator[dict[st
             yield {}
             return
         factors.save(Path(scratch))
+        items = fit_item_factors(events, as_of)
+        if items is not None:
+            items.save(Path(scratch))
         yield {EMBEDDINGS_DIR: Path(scratch)}
 
 

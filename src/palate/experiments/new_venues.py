@@ -1,0 +1,213 @@
+"""Exploration of new venues in a Discovery ranking: Thompson-sampled slots within a budget.
+
+A venue is *new* when the catalog says it was onboarded within ``new_days`` of the request, or
+when it has been shown fewer than ``min_impressions`` (decayed) times. Without exploration a
+new venue has no clicks, so the ranker never learns it is good and never shows it.
+
+Each new venue ranked below the top N (but within the first ``pool``) draws a click rate from
+its Beta posterior: the city's click rate (pooled over the request's candidates of that city)
+is the prior, worth ``prior_strength`` impressions, then the venue's own clicks and
+impressions. A venue whose draw beats the mean click rate of the top N earns a slot; at most
+``ExplorationBudget.slots(N)`` do, the highest draws first, spread evenly over the top N. A
+venue shown often and never clicked draws low and stops being explored; one that is clicked
+soon ranks on its own merit.
+
+The stage runs before the business rules, so pins, sponsored slots and diversity caps still
+have the last word. Explored venues keep their scorer's score (explanations add up to it), so
+a boost rule, which re-sorts by score, sends them back down.
+
+The stage is one vectorised pass over the candidate arrays, draws from a generator seeded by
+the request (same request, same answer), and fails open: any error leaves the ranking as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import numpy as np
+
+from palate.catalog.columns import MISSING_DAY
+from palate.catalog.index import VenueIndex
+from palate.domain.requests import RankingRequest
+from palate.experiments.budget import ExplorationBudget
+from palate.experiments.thompson import hierarchical_posterior, request_rng
+from palate.features.engagement import EngagementConfig, VenueEngagement
+from palate.features.entity_engagement import Evidence
+from palate.features.service import FeatureService
+from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
+from palate.pipeline.trace import note
+from palate.settings import NewVenueExplorationSettings
+
+EXPLORED = "explored"
+"""The 0/1 column marking the rows exploration placed (the response's ``explored``)."""
+log = logging.getLogger("palate.exploration")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_day(moment: datetime) -> int:
+    """Days since 1970-01-01 of an aware datetime, in UTC.
+
+    >>> epoch_day(datetime(1970, 1, 2, 23, tzinfo=UTC))
+    1
+    """
+    return (moment.astimezone(UTC) - _EPOCH).days
+
+
+def click_evidence(candidates: Candidates, prior: EngagementConfig) -> Evidence:
+    """Decayed clicks and impressions per candidate, read back from the ``ctr`` posterior mean.
+
+    ``ctr = (clicks + prior_ctr · k) / (impressions + k)``, so clicks follow exactly (up to
+    the clip that keeps lost impression beacons from pushing a rate over 1).
+    """
+    impressions = np.maximum(candidates.feature("impressions"), 0.0)
+    strength = prior.prior_strength
+    clicks = candidates.feature("ctr") * (impressions + strength) - prior.prior_ctr * strength
+    return Evidence(np.clip(clicks, 0.0, impressions), impressions)
+
+
+def city_evidence(codes: IntArray, venue: Evidence) -> Evidence:
+    """Each candidate's city totals (clicks, impressions) over the request's candidates."""
+    size = int(codes.max()) + 1 if len(codes) else 0
+    clicks = np.bincount(codes, weights=venue.clicks, minlength=size).astype(np.float64)
+    impressions = np.bincount(codes, weights=venue.impressions, minlength=size).astype(np.float64)
+    return Evidence(clicks[codes], impressions[codes])
+
+
+def spread_slots(count: int, shown: int) -> IntArray:
+    """``count`` positions spread evenly inside the first ``shown`` (never the very first).
+
+    >>> spread_slots(1, 10).tolist(), spread_slots(2, 50).tolist()
+    ([5], [16, 33])
+    """
+    return (np.arange(1, count + 1) * shown // (count + 1)).astype(np.int32)
+
+
+def placed_order(length: int, rows: IntArray, slots: IntArray) -> IntArray:
+    """A permutation putting ``rows[i]`` at ``slots[i]``; every other row keeps its order.
+
+    >>> placed_order(6, np.array([4]), np.array([1])).tolist()
+    [0, 4, 1, 2, 3, 5]
+    """
+    moved = np.zeros(length, dtype=np.bool_)
+    moved[rows] = True
+    taken = np.zeros(length, dtype=np.bool_)
+    taken[slots] = True
+    order = np.empty(length, dtype=np.int32)
+    order[slots] = rows
+    order[~taken] = np.flatnonzero(~moved)
+    return order
+
+
+class NewVenueExploration:
+    """Selector: Thompson-sampled slots for new venues in the top N (see the module)."""
+
+    name = "new_venue_exploration"
+
+    def __init__(
+        self,
+        index: VenueIndex,
+        features: FeatureService,
+        settings: NewVenueExplorationSettings | None = None,
+    ) -> None:
+        self.index = index
+        self.features = features
+        self.settings = settings or NewVenueExplorationSettings()
+        self.budget = ExplorationBudget(self.settings.max_slots, self.settings.max_share)
+
+    def select(self, request: RankingRequest, candidates: Candidates) -> Candidates:
+        """The ranking with explored venues placed and marked; unchanged when none qualifies."""
+        if not self.settings.enabled:
+            return candidates
+        try:
+            return self._explore(request, candidates)
+        except Exception as exc:  # exploration is optional: the ranking stands without it
+            log.warning("new-venue exploration failed: %r", exc)
+            note(failed=type(exc).__name__)
+            return candidates
+
+    def _explore(self, request: RankingRequest, candidates: Candidates) -> Candidates:
+        shown = min(request.limit, len(candidates))
+        slots = self.budget.slots(shown)
+        engagement = self.features.features.get("venue_engagement")
+        if not slots or not isinstance(engagement, VenueEngagement):
+            return candidates
+        if "ctr" not in candidates.features or "impressions" not in candidates.features:
+            note(skipped="no click-through columns")
+            return candidates
+        rows = self._eligible(request, candidates, shown)
+        if not len(rows):
+            return candidates
+        chosen, draws, benchmark = self._winners(request, candidates, rows, shown, slots)
+        if not len(chosen):
+            note(eligible=len(rows), benchmark=round(benchmark, 6))
+            return candidates
+        return self._place(candidates, chosen, draws, shown, len(rows), benchmark)
+
+    def _eligible(self, request: RankingRequest, candidates: Candidates, shown: int) -> IntArray:
+        """New venues ranked below the top N but within the pool."""
+        s = self.settings
+        onboarded = self.index.onboarded_day[candidates.positions]
+        recent = (onboarded != MISSING_DAY) & (onboarded >= epoch_day(request.when) - s.new_days)
+        unseen = candidates.feature("impressions") < s.min_impressions
+        rank = np.arange(len(candidates))
+        eligible: BoolArray = (recent | unseen) & (rank >= shown) & (rank < s.pool)
+        return np.flatnonzero(eligible).astype(np.int32)
+
+    def _winners(
+        self,
+        request: RankingRequest,
+        candidates: Candidates,
+        rows: IntArray,
+        shown: int,
+        slots: int,
+    ) -> tuple[IntArray, FloatArray, float]:
+        """Eligible rows whose draw beats the top N's mean click rate, best draw first."""
+        engagement = self.features.features.get("venue_engagement")
+        assert isinstance(engagement, VenueEngagement)  # noqa: S101 - checked by the caller
+        venue = click_evidence(candidates, engagement.config)
+        city = city_evidence(self.index.city.codes[candidates.positions].astype(np.intp), venue)
+        levels = [
+            Evidence(city.clicks[rows], city.impressions[rows]),
+            Evidence(venue.clicks[rows], venue.impressions[rows]),
+        ]
+        posterior = hierarchical_posterior(
+            levels, engagement.config.prior_ctr, self.settings.prior_strength
+        )
+        draws = posterior.sample(self._rng(request))
+        benchmark = float(candidates.feature("ctr")[:shown].mean())
+        beat = np.flatnonzero(draws > benchmark)
+        best = beat[np.argsort(-draws[beat], kind="stable")][:slots]
+        return rows[best], draws[best], benchmark
+
+    def _rng(self, request: RankingRequest) -> np.random.Generator:
+        where = f"{request.location.lat:.5f},{request.location.lon:.5f}"
+        keys = (self.name, request.user_id, request.when.isoformat(), where)
+        return request_rng(self.settings.seed, *keys)
+
+    def _place(
+        self,
+        candidates: Candidates,
+        chosen: IntArray,
+        draws: FloatArray,
+        shown: int,
+        eligible: int,
+        benchmark: float,
+    ) -> Candidates:
+        """Move the chosen rows into evenly spread slots of the top N and mark them."""
+        slots = spread_slots(len(chosen), shown)
+        order = placed_order(len(candidates), chosen, slots)
+        placed = candidates.take(order)  # scores stay the scorer's, as explanations add up to
+        mark = np.zeros(len(candidates))
+        mark[slots] = 1.0
+        placed.features[EXPLORED] = mark
+        ids = self.index.venue_ids[candidates.positions[chosen]].tolist()
+        note(
+            explored=[
+                [venue, int(src), int(dst), round(float(p), 6)]
+                for venue, src, dst, p in zip(ids, chosen, slots, draws, strict=True)
+            ],
+            eligible=eligible,
+            benchmark=round(benchmark, 6),
+        )
+        return placed

@@ -1,0 +1,32 @@
+"""The item hydrator of popularity at this hour, in the local time of the venue's city."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from palate.catalog.item_query import ItemQuery
+from palate.features.item_hours import ItemHourPopularity
+from palate.features.service import FeatureService
+from palate.pipeline.candidates import Candidates, FloatArray
+
+
+class ItemHourFeatures:
+    """Columns ``item_pop_hour`` and ``item_hour_lift`` (none when the feature is off).
+
+    Scorers and the "Popular now" section fall back to all-day popularity without them.
+    """
+
+    name = "item_hour_features"
+
+    def __init__(self, features: FeatureService) -> None:
+        self.features = features
+
+    def hydrate(self, query: ItemQuery, candidates: Candidates) -> dict[str, FloatArray]:
+        """One store read: this hour's and the whole day's quantities, and the venue's rhythm."""
+        feature = self.features.features.get("item_hour_popularity")
+        if not isinstance(feature, ItemHourPopularity) or not len(candidates):
+            return {}
+        ids = query.columns.item_ids[candidates.positions].tolist()
+        zone = self.features.attributes.timezones.get(query.venue_id)
+        columns = feature.read(self.features.store, query.venue_id, ids, query.when, zone)
+        return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
