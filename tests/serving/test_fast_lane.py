@@ -1,0 +1,101 @@
+"""The fast lane answers valid ranking requests exactly as the framework route does.
+
+A body sent as ``application/vnd.test+json`` skips the lane (it only takes
+``application/json``) yet FastAPI parses it as JSON, so the same request through both paths
+can be compared on one server.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from palate.catalog.store import load_catalog
+from palate.domain import Catalog
+from tests.servers import RunningServer
+
+pytestmark = pytest.mark.integration
+
+WHEN = "2026-09-18T17:30:00Z"
+
+
+@pytest.fixture(scope="module")
+def catalog(simulated_dir: Path) -> Catalog:
+    return load_catalog(simulated_dir / "catalog")
+
+
+def _post(server: RunningServer, path: str, body: dict[str, Any], *, lane: bool) -> Any:
+    kind = "application/json" if lane else "application/vnd.test+json"
+    headers = {"content-type": kind}
+    with server.client() as client:
+        return client.post(path, content=orjson.dumps(body), headers=headers)
+
+
+def _without_request_id(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "request_id"}
+
+
+def _bodies(catalog: Catalog) -> list[tuple[str, dict[str, Any]]]:
+    centre = next(iter(catalog.cities.values())).center
+    where = {"lat": centre.lat, "lon": centre.lon}
+    user = sorted(catalog.customers)[0]
+    venue = max(catalog.venues, key=lambda v: len(catalog.items_of(v)))
+    lines = [{"item_id": i.id, "quantity": 1} for i in catalog.items_of(venue)[:1]]
+    located = {"user_id": user, "location": where, "time": WHEN}
+    return [
+        ("/v1/discovery", located | {"limit": 20}),
+        (f"/v1/venues/{venue}/items", {"user_id": user, "time": WHEN}),
+        ("/v1/cart/recommendations", {"user_id": user, "venue_id": venue, "lines": lines}),
+        ("/v1/banners", located),
+    ]
+
+
+def test_lane_and_framework_give_the_same_answer(server: RunningServer, catalog: Catalog) -> None:
+    for path, body in _bodies(catalog):
+        if path.startswith("/v1/cart"):
+            body = body | {"time": WHEN}
+        fast = _post(server, path, body, lane=True)
+        slow = _post(server, path, body, lane=False)
+        assert fast.status_code == slow.status_code == 200, (path, fast.text, slow.text)
+        assert fast.headers["x-request-id"] != slow.headers["x-request-id"]
+        assert _without_request_id(fast.json()) == _without_request_id(slow.json()), path
+
+
+def test_invalid_bodies_get_the_frameworks_error_naming_the_field(server: RunningServer) -> None:
+    body = {"user_id": "u1", "location": {"lat": 123.0, "lon": 24.9}}
+    response = _post(server, "/v1/discovery", body, lane=True)
+    assert response.status_code == 422
+    assert "location.lat" in response.text
+    response = _post(
+        server,
+        "/v1/discovery",
+        body | {"location": {"lat": 60.1, "lon": 24.9}, "limit": 10**6},
+        lane=True,
+    )
+    assert response.status_code == 422  # the handler's own check, answered by the framework
+    assert "limit" in response.text
+
+
+def test_lane_requests_are_counted_under_their_route(
+    server: RunningServer, catalog: Catalog
+) -> None:
+    venue = max(catalog.venues, key=lambda v: len(catalog.items_of(v)))
+    path = f"/v1/venues/{venue}/items"
+
+    def served() -> float:
+        with server.client() as client:
+            text = client.get("/metrics").text
+        pattern = (
+            r'palate_request_duration_seconds_count\{endpoint="/v1/venues/\{venue_id\}/items",'
+            r'method="POST",status="200"\} ([0-9.e+]+)'
+        )
+        found = re.search(pattern, text)
+        return float(found.group(1)) if found else 0.0
+
+    before = served()
+    assert _post(server, path, {"user_id": "u1", "time": WHEN}, lane=True).status_code == 200
+    assert served() == before + 1
