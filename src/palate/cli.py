@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
 from palate.cli_models import models_app
 from palate.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from palate.bench.runner import BenchConfig
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(models_app, name="models")
@@ -207,26 +210,67 @@ def bench(
         "redis://127.0.0.1:6379/0"
     ),
     out: Annotated[Path | None, typer.Option(help="JSON report (default <data>/reports)")] = None,
+    baseline: Annotated[
+        str, typer.Option(help="none | naive: the naive reference service, same run")
+    ] = "none",
+    naive_rates: Annotated[str, typer.Option(help="Rates for the naive service")] = (
+        "5,10,20,40,80,160"
+    ),
+    closed_loop: Annotated[
+        bool, typer.Option("--closed-loop", help="Also a wrk max-throughput run per scenario")
+    ] = False,
+    curves: Annotated[
+        bool,
+        typer.Option("--curves", help="Scaling curves (latency vs candidates, 1 vs 2 workers)"),
+    ] = False,
+    curve_rate: Annotated[float, typer.Option(help="--curves: rate of the latency points")] = 20.0,
+    plots_dir: Annotated[
+        Path | None, typer.Option(help="--curves: PNG folder (default <data>/reports)")
+    ] = None,
 ) -> None:
     """Constant-rate load on every scenario of a production-like server, with baselines."""
     from palate.bench.runner import BenchConfig, report_markdown, run_bench, write_report
 
     if store not in ("memory", "redis"):
         raise typer.BadParameter("memory | redis", param_hint="--store")
+    if baseline not in ("none", "naive"):
+        raise typer.BadParameter("none | naive", param_hint="--baseline")
     config = BenchConfig(
         data_dir=data,
-        rates=tuple(float(r) for r in rates.split(",") if r.strip()),
+        rates=_floats(rates),
         duration_s=duration,
         scenarios=tuple(s.strip() for s in scenarios.split(",") if s.strip()),
         store=store,
         workers=workers,
         redis_url=redis_url,
+        baseline=None if baseline == "none" else baseline,
+        naive_rates=_floats(naive_rates),
+        closed_loop=closed_loop,
     )
+    if curves:
+        _bench_curves(config, curve_rate, plots_dir or data / "reports", out)
+        return
     report = run_bench(config, echo=typer.echo)
     target = out or data / "reports" / "bench.json"
     write_report(report, target)
     typer.echo(report_markdown(report))
     typer.echo(f"report written to {target}")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(r) for r in text.split(",") if r.strip())
+
+
+def _bench_curves(config: BenchConfig, rate: float, plots_dir: Path, out: Path | None) -> None:
+    from palate.bench.curves import CurvesConfig, curves_markdown, run_curves
+    from palate.bench.report import write_report
+
+    curves_dir = config.data_dir.with_name(f"{config.data_dir.name}-curves")
+    report = run_curves(CurvesConfig(config, curves_dir, plots_dir, latency_rate=rate), typer.echo)
+    target = out or config.data_dir / "reports" / "curves.json"
+    write_report(report, target)
+    typer.echo(curves_markdown(report))
+    typer.echo(f"report written to {target}; plots: {', '.join(report['plots'])}")
 
 
 @app.command()
@@ -235,16 +279,14 @@ def demo(
     data: DataOption = None,
     fresh: Annotated[bool, typer.Option(help="Simulate again even if data exists")] = False,
 ) -> None:
-    """The demo marketplace: simulate a city, train and promote the ranker, serve on :8000."""
-    from palate.serving.server import run_server
-    from palate.simulate.write import run_simulation
-    from palate.training.venue_ranker.commands import ensure_demo_model
+    """The demo marketplace: simulate → replay → train → promote → serve on :8000.
 
-    settings = _settings(config, data)
-    if fresh or not (settings.data.dir / "catalog").exists():
-        typer.echo(run_simulation(settings))
-    typer.echo(ensure_demo_model(settings, retrain=fresh))
-    run_server(settings, show_banner=True)
+    The simulated log goes through POST /v1/events, so the features and the event log the
+    ranker trains on are built by the real ingestion; the server hot-swaps the promoted model.
+    """
+    from palate.cli_demo import run_demo
+
+    run_demo(_settings(config, data), fresh=fresh, echo=typer.echo)
 
 
 def main() -> None:

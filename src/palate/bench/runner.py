@@ -5,25 +5,36 @@ the intended send time, achieved rate, errors, server CPU per request), the high
 with p99 within budget, peak RSS, and two baselines — ``GET /healthz`` (the stack's ceiling)
 and the ranking kernel alone in-process — so figures can be read as ratios on a noisy machine.
 A rate the server clearly cannot keep up with (achieved below 80 % of it) ends that
-scenario's ladder: higher rates would only queue longer.
+scenario's ladder: higher rates would only queue longer. Optionally, on the same server,
+``wrk``'s closed-loop maximum throughput per scenario (:mod:`palate.bench.closed_loop`), and
+after it the naive reference service's Discovery (:mod:`palate.bench.naive`) for the
+Palate ÷ naive ratios. Scaling curves live in :mod:`palate.bench.curves`.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
+import redis
 
+from palate.bench.closed_loop import closed_loop
+from palate.bench.naive import checkout_root, naive_server
+from palate.bench.report import (
+    report_markdown,
+    scenario_table,
+    summary_rows,
+    versus_naive,
+    write_report,
+)
 from palate.bench.scenarios import (
     HEALTHZ,
     SCENARIOS,
@@ -32,14 +43,27 @@ from palate.bench.scenarios import (
     requests_for,
     target_from,
 )
+from palate.bench.server import PINNED_THREADS, BenchServer, drop_keys
 from palate.serving.loadgen import RunResult, constant_rate
 from palate.serving.process import free_port, serve_process
+
+if TYPE_CHECKING:
+    from palate.domain.catalog import Catalog
+
+__all__ = [  # the report helpers stay importable from here (CLI, tests, benchmarks)
+    "BenchConfig",
+    "report_markdown",
+    "run_bench",
+    "write_report",
+]
 
 BENCH_VENUES_PER_CITY = 1_800  # ~1,050 venues deliver to the centre, ~970 open at dinner
 BENCH_CUSTOMERS = 2_000
 BENCH_DAYS = 14
 SATURATED = 0.8
-PINNED_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+NAIVE_RATES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0)  # the naive service saturates far lower
+CLOSED_LOOP_POOL = 2_000  # distinct requests wrk cycles through (events: distinct ids)
+NAIVE_CONNECTIONS = 4  # per worker: more only queue in its thread pool (it does ~10/s a core)
 Echo = Callable[[str], None]
 
 
@@ -60,88 +84,38 @@ class BenchConfig:
     kernel_calls: int = 2_000
     model_name: str = "venue_ranker"
     extra_env: dict[str, str] = field(default_factory=dict)
+    baseline: str | None = None  # "naive": the reference service, after Palate, same run
+    naive_rates: tuple[float, ...] = NAIVE_RATES
+    closed_loop: bool = False  # also a wrk max-throughput run per scenario
+    closed_loop_connections: int = 32
 
 
 def prepare_data(data_dir: Path) -> str:
     """Simulate the bench marketplace and train/promote the demo ranker, unless present."""
-    from palate.catalog.store import save_catalog
-    from palate.events.log import EventLog
     from palate.settings import Settings
-    from palate.simulate.config import SimulationConfig
-    from palate.simulate.engine import simulate
     from palate.training.venue_ranker.commands import ensure_demo_model
 
-    notes = []
-    if not (data_dir / "catalog").exists():
-        config = SimulationConfig(
-            seed=7,
-            customers=BENCH_CUSTOMERS,
-            days=BENCH_DAYS,
-            venues_per_city=BENCH_VENUES_PER_CITY,
-        )
-        result = simulate(config)
-        save_catalog(result.catalog, data_dir / "catalog")
-        EventLog(data_dir / "events").append(result.events)
-        notes.append(f"simulated {len(result.catalog.venues)} venues into {data_dir}")
-    notes.append(ensure_demo_model(Settings(data={"dir": data_dir})))
-    return "; ".join(notes)
+    simulated = simulate_into(data_dir, BENCH_VENUES_PER_CITY, BENCH_CUSTOMERS, BENCH_DAYS)
+    trained = ensure_demo_model(Settings(data={"dir": data_dir}))
+    return "; ".join(note for note in (simulated, trained) if note)
 
 
-# -- the server process and its resource use ----------------------------------------------
+def simulate_into(data_dir: Path, venues_per_city: int, customers: int, days: int) -> str:
+    """One simulated city (seed 7) written to ``data_dir`` unless it has a catalog; a note."""
+    from palate.catalog.store import save_catalog
+    from palate.events.log import EventLog
+    from palate.simulate.config import SimulationConfig
+    from palate.simulate.engine import simulate
 
-
-@dataclass
-class BenchServer:
-    """A running ``palate serve`` child."""
-
-    host: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its live descendants (workers)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in _process_tree(self.process.pid):
-            fields = _stat_fields(pid)
-            if fields:
-                total += int(fields[11]) + int(fields[12])
-        return total / ticks
-
-    def peak_rss_mb(self) -> float:
-        """Sum of the peak resident set (VmHWM) of the server's processes, in MiB."""
-        total_kb = 0
-        for pid in _process_tree(self.process.pid):
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    total_kb += int(line.split()[1])
-        return round(total_kb / 1024, 1)
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """``/proc/<pid>/stat`` after the command name (state is field 0, ppid 1, utime 11)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return []
-    return text[text.rindex(")") + 2 :].split()
-
-
-def _process_tree(root: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
-            parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [child for pid in frontier for child in parents.get(pid, [])]
-        tree += frontier
-    return tree
+    if (data_dir / "catalog").exists():
+        return ""
+    config = SimulationConfig(
+        seed=7, customers=customers, days=days, venues_per_city=venues_per_city
+    )
+    result = simulate(config)
+    save_catalog(result.catalog, data_dir / "catalog")
+    EventLog(data_dir / "events").append(result.events)
+    return f"simulated {len(result.catalog.venues)} venues into {data_dir}"
 
 
 def server_env(config: BenchConfig, port: int, wal_dir: Path) -> dict[str, str]:
@@ -173,8 +147,12 @@ def bench_server(config: BenchConfig, ready_timeout: float = 120.0) -> Iterator[
         log_path = Path(scratch) / "server.log"
         env = server_env(config, port, Path(scratch) / "wal")
         url = f"http://127.0.0.1:{port}"
-        with serve_process(env, url, log_path, ready_timeout) as process:
-            yield BenchServer("127.0.0.1", port, process, log_path)
+        try:
+            with serve_process(env, url, log_path, ready_timeout) as process:
+                yield BenchServer("127.0.0.1", port, process, log_path)
+        finally:
+            if config.store == "redis":  # the run's features, dedupe ids, streams
+                drop_keys(config.redis_url, env["PALATE_REDIS__KEY_PREFIX"])
 
 
 # -- the runs ---------------------------------------------------------------------------------
@@ -211,6 +189,7 @@ def run_scenario(
         "scenario": name,
         "runs": runs,
         "max_sustained_rate": max(held, default=0.0),
+        "peak_achieved": max(r["achieved"] for r in runs),
         "cpu_us_per_request": _cpu_at_best(runs),
         "peak_rss_mb": server.peak_rss_mb(),
     }
@@ -247,29 +226,78 @@ def _cpu_at_best(runs: Sequence[dict[str, Any]]) -> float:
 
 
 def run_bench(config: BenchConfig, echo: Echo = print) -> dict[str, Any]:
-    """The whole bench: data, kernel baseline, server, healthz baseline, every scenario."""
+    """The whole bench: data, kernel baseline, server, healthz baseline, every scenario, then
+    (optionally) wrk's closed loop on the same server and the naive service after it."""
     from palate.catalog.store import load_catalog
 
     echo(prepare_data(config.data_dir))
     kernel = kernel_timing(config.data_dir, config.model_name, calls=config.kernel_calls)
     echo(f"ranking kernel alone: p50 {kernel['p50_us']} µs, p99 {kernel['p99_us']} µs")
     catalog = load_catalog(config.data_dir / "catalog")
-    scenarios = []
+    scenarios, closed = [], {}
     with bench_server(config) as server:
         target = target_from(catalog, f"{server.host}:{server.port}")
         for name in (HEALTHZ, *config.scenarios):
             echo(f"running {name} ...")
             scenarios.append(run_scenario(server, target, name, config))
             echo(scenario_table(scenarios[-1]))
-    report = {
+        if config.closed_loop:
+            closed = {
+                n: run_closed_loop(server, target, n, config) for n in (HEALTHZ, *config.scenarios)
+            }
+    report: dict[str, Any] = {
         "config": _config_dict(config),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "target": target.describe(),
         "kernel": kernel,
         "scenarios": scenarios,
     }
+    if config.closed_loop:
+        report["closed_loop"] = closed
+    if config.baseline == "naive":
+        report["naive"] = run_naive(config, catalog, echo)
+        report["versus_naive"] = versus_naive(report)
     report["summary"] = summary_rows(report)
     return report
+
+
+def run_closed_loop(
+    server: BenchServer,
+    target: BenchTarget,
+    name: str,
+    config: BenchConfig,
+    connections: int | None = None,
+) -> dict[str, Any]:
+    """wrk against one scenario for ``duration_s`` (or why it could not run)."""
+    requests = requests_for(name, target, CLOSED_LOOP_POOL, f"{name}-wrk-{uuid.uuid4().hex[:6]}")
+    return closed_loop(
+        server.host,
+        server.port,
+        requests,
+        duration_s=config.duration_s,
+        connections=connections or config.closed_loop_connections,
+    )
+
+
+def run_naive(config: BenchConfig, catalog: Catalog, echo: Echo) -> dict[str, Any]:
+    """Discovery against the naive reference service (same data, model, workers)."""
+    if checkout_root() is None:
+        return {"available": False, "reason": "benchmarks/naive_service is not installed"}
+    echo("running discovery against the naive reference service ...")
+    naive_config = replace(config, rates=config.naive_rates)
+    try:
+        with naive_server(config.data_dir, config.redis_url, config.workers) as naive:
+            target = target_from(catalog, f"{naive.host}:{naive.port}")
+            entry = run_scenario(naive, target, "discovery", naive_config)
+            if config.closed_loop:
+                connections = NAIVE_CONNECTIONS * config.workers
+                entry["closed_loop"] = run_closed_loop(
+                    naive, target, "discovery", config, connections
+                )
+    except (RuntimeError, OSError, redis.RedisError) as error:
+        return {"available": False, "reason": f"{type(error).__name__}: {error}"}
+    echo(scenario_table({**entry, "scenario": "naive discovery"}))
+    return {"available": True, **entry}
 
 
 def _config_dict(config: BenchConfig) -> dict[str, Any]:
@@ -280,75 +308,8 @@ def _config_dict(config: BenchConfig) -> dict[str, Any]:
         "store": config.store,
         "workers": config.workers,
         "p99_budget_ms": config.p99_budget_ms,
+        "baseline": config.baseline,
+        "naive_rates": list(config.naive_rates),
+        "closed_loop": config.closed_loop,
+        "closed_loop_connections": config.closed_loop_connections,
     }
-
-
-def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per scenario: max rate held, CPU per request, its ratios to the baselines."""
-    by_name = {s["scenario"]: s for s in report["scenarios"]}
-    health = by_name.get(HEALTHZ)
-    kernel_us = float(report["kernel"]["p50_us"])
-    rows = []
-    for name, entry in by_name.items():
-        cpu = entry["cpu_us_per_request"]
-        rows.append(
-            {
-                "scenario": name,
-                "max_rate_p99_ok": entry["max_sustained_rate"],
-                "cpu_us_per_request": cpu,
-                "cpu_vs_healthz": round(cpu / health["cpu_us_per_request"], 2) if health else None,
-                "cpu_vs_kernel": round(cpu / kernel_us, 1) if name == "discovery" else None,
-                "peak_rss_mb": entry["peak_rss_mb"],
-            }
-        )
-    return rows
-
-
-# -- the report -------------------------------------------------------------------------------
-
-RUN_COLUMNS = ("rate", "achieved", "p50_ms", "p95_ms", "p99_ms", "p99.9_ms", "errors")
-
-
-def _markdown(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    head = "| " + " | ".join(columns) + " |"
-    rule = "|" + "|".join("---:" for _ in columns) + "|"
-    body = ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join([head, rule, *body])
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def scenario_table(entry: dict[str, Any]) -> str:
-    """The Markdown table of one scenario's runs."""
-    columns = (*RUN_COLUMNS, "cpu_us_per_request", "within_budget")
-    title = (
-        f"### {entry['scenario']}: max {entry['max_sustained_rate']:g}/s with p99 in budget, "
-        f"peak RSS {entry['peak_rss_mb']:g} MiB"
-    )
-    return f"{title}\n\n{_markdown(columns, entry['runs'])}\n"
-
-
-def report_markdown(report: dict[str, Any]) -> str:
-    """Every scenario's table, the kernel baseline and the summary, as Markdown."""
-    kernel = report["kernel"]
-    parts = [scenario_table(entry) for entry in report["scenarios"]]
-    parts.append(
-        f"Ranking kernel alone ({kernel['candidates']} candidates, GBDT on top "
-        f"{kernel['top_k']}, {kernel['backend']}, {kernel['model']}): "
-        f"p50 {kernel['p50_us']} µs, p99 {kernel['p99_us']} µs per call.\n"
-    )
-    columns = tuple(report["summary"][0]) if report["summary"] else ()
-    parts.append(f"### Summary\n\n{_markdown(columns, report['summary'])}\n")
-    return "\n".join(parts)
-
-
-def write_report(report: dict[str, Any], out: Path) -> None:
-    """The report as JSON at ``out`` (folders created)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))

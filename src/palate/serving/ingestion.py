@@ -34,6 +34,7 @@ from palate.events.durable import DurableLog
 from palate.events.ingest_schema import FieldError, check_events, rows_to_table
 from palate.events.log import EventLog
 from palate.observability.metrics import Metrics
+from palate.serving.group_apply import GroupApplier
 from palate.serving.state import EVENTS_DIR, ServingState
 from palate.serving.stream import EventStream, StreamWorker
 from palate.settings import Settings
@@ -109,7 +110,7 @@ class Ingestor:
             ("accepted", "duplicates", "rejected", "applied", "unknown_venue"), 0
         )
         self._count_lock = threading.Lock()
-        self._apply_lock = threading.Lock()
+        self._group = GroupApplier(self._apply_now)
         self._unpublished: dict[bytes, tuple[int, EventBatch]] = {}
         self._unpublished_lock = threading.Lock()
 
@@ -234,17 +235,18 @@ class Ingestor:
                 self._unpublished[batch.batch_id] = (segment, batch)
 
     def _apply(self, batch: EventBatch) -> None:
-        """Run the callbacks, one batch at a time (they need not be thread-safe)."""
-        table = batch.table
-        if table.num_rows == 0:
-            return
+        """Run the callbacks on the batch, grouped with concurrent ones (see :mod:`group_apply`)."""
+        if batch.table.num_rows:
+            self._group.apply(batch.table)
+
+    def _apply_now(self, table: pa.Table) -> None:
+        """The callbacks, one group at a time (they need not be thread-safe)."""
         path = "sync" if self.stream is None else "stream"
-        with self._apply_lock:
-            for callback in self.on_accepted:
-                try:
-                    callback(table)
-                except Exception:
-                    log.exception("an on_accepted callback failed", extra={"path": path})
+        for callback in self.on_accepted:
+            try:
+                callback(table)
+            except Exception:
+                log.exception("an on_accepted callback failed", extra={"path": path})
         self.metrics.events_applied.labels(path).inc(table.num_rows)
         with self._count_lock:
             self.counts["applied"] += table.num_rows
