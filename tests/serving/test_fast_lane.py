@@ -16,6 +16,10 @@ import pytest
 
 from palate.catalog.store import load_catalog
 from palate.domain import Catalog
+from palate.serving.app import HOT_PATHS, create_app
+from palate.serving.fast_lane import lanes_of
+from palate.serving.state import build_state
+from palate.settings import Settings
 from tests.servers import RunningServer
 
 pytestmark = pytest.mark.integration
@@ -99,3 +103,15 @@ def test_lane_requests_are_counted_under_their_route(
     before = served()
     assert _post(server, path, {"user_id": "u1", "time": WHEN}, lane=True).status_code == 200
     assert served() == before + 1
+
+
+def test_every_hot_route_has_a_lane(simulated_dir: Path) -> None:
+    settings = Settings(data={"dir": simulated_dir})
+    app = create_app(settings, build_state(load_catalog(simulated_dir / "catalog"), settings))
+    lanes = lanes_of(app, HOT_PATHS)
+    assert sorted(lane.route.path for lane in lanes) == sorted(HOT_PATHS)
+    items = next(lane for lane in lanes if "{venue_id}" in lane.route.path)
+    found = items.pattern.fullmatch("/v1/venues/v-7/items")
+    assert found is not None
+    assert found["venue_id"] == "v-7"
+    assert items.pattern.fullmatch("/v1/venues/a/b/items") is None

@@ -84,10 +84,9 @@ class TagAffinity:
             profile = results[handle]
             affinity = np.zeros(n)
             total = profile.total()
-            if total > 0:
-                owner, tags = table.rows_at(request.attribute_rows())
-                share, _ = profile.lookup(tags)
-                np.maximum.at(affinity, owner, share / total)
+            if total > 0:  # a venue's affinity is its best tag's share
+                shares = table.per_tag(profile.fields, profile.values) / total
+                affinity = table.best_at(request.attribute_rows(), shares)
             return {self.name: affinity}
 
         return finish

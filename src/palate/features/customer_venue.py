@@ -74,7 +74,12 @@ class CustomerVenueHistory:
         handle = reads.map(self.spec, request.user_id)
 
         def finish(results: ReadResults) -> Columns:
-            counts, last = results[handle].lookup(request.venue_ids)
+            history = results[handle]
+            if request.rows is None:
+                counts, last = history.lookup(request.venue_ids)
+            else:  # the serving path knows positions: match integers, not strings
+                fields = request.attributes.positions(history.fields)
+                counts, last = history.lookup_positions(request.rows, fields)
             return self._columns(request, counts, last)
 
         return finish
@@ -89,11 +94,11 @@ class CustomerVenueHistory:
                 "cv_days_since": np.full(n, c.never_days),
                 "cv_recency": np.zeros(n),
             }
-        age = np.maximum(request.now - last, 0.0)
-        days = np.nan_to_num(age / DAY_S, nan=c.never_days)
-        recency = np.where(
-            np.isnan(age), 0.0, 0.5 ** (np.nan_to_num(age) / (c.recency_half_life_hours * HOUR_S))
-        )
+        age = np.maximum(request.now - last, 0.0)  # NaN where never ordered
+        never = np.isnan(age)
+        days = np.where(never, c.never_days, age / DAY_S)
+        recency = 0.5 ** (age / (c.recency_half_life_hours * HOUR_S))
+        recency[never] = 0.0
         return {
             "cv_orders": counts,
             "cv_days_since": np.minimum(days, c.never_days),

@@ -81,7 +81,8 @@ class CustomerPrice:
                 level_sum, orders = float(row[0]), float(row[1])
             mean = self.mean(level_sum, orders) if orders > 0 else self.config.prior_level
             levels = request.attributes.price_level_at(request.attribute_rows())
-            fit = np.nan_to_num(1.0 - np.abs(levels - mean) / LEVELS_SPAN, nan=0.0)
+            fit = 1.0 - np.abs(levels - mean) / LEVELS_SPAN
+            fit[np.isnan(fit)] = 0.0  # unknown price level: neutral
             return {"price_mean": constant(mean, len(levels)), "price_fit": fit}
 
         return finish

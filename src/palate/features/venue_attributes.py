@@ -30,6 +30,9 @@ class TagTable:
     lookup: IdLookup
     indptr: IntArray
     tags: npt.NDArray[np.str_]
+    codes: npt.NDArray[np.intp]  # each entry's tag as a position in ``vocabulary``
+    vocabulary: npt.NDArray[np.str_]  # the distinct tags, sorted
+    padded: npt.NDArray[np.intp]  # (venues + 1, most tags) codes, padded with len(vocabulary)
 
     @classmethod
     def build(
@@ -51,7 +54,10 @@ class TagTable:
             schema={"venue_id": pl.String, "tag": pl.String, "weight": pl.Float64},
         )
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        return cls(long, IdLookup(venues), indptr, np.array(flat, dtype=np.str_))
+        tags = np.array(flat, dtype=np.str_)
+        vocabulary, codes = np.unique(tags, return_inverse=True)
+        padded = _padded(counts, codes.astype(np.intp), pad=len(vocabulary))
+        return cls(long, IdLookup(venues), indptr, tags, codes.astype(np.intp), vocabulary, padded)
 
     def rows(self, venue_ids: VenueIds) -> tuple[IntArray, npt.NDArray[np.str_]]:
         """For each requested venue, its tags: the owner's request position and the tag."""
@@ -59,13 +65,55 @@ class TagTable:
 
     def rows_at(self, where: npt.NDArray[np.intp]) -> tuple[IntArray, npt.NDArray[np.str_]]:
         """Like :meth:`rows` for venues given by their positions in this table (-1: unknown)."""
+        owner, entries = self._entries(where)
+        return owner, self.tags[entries]
+
+    def per_tag(self, tags: npt.NDArray[np.str_], values: FloatArray) -> FloatArray:
+        """``values`` of ``tags`` spread over ``vocabulary`` (0 for tags not given).
+
+        >>> table = TagTable.build({"v": ["b", "a"]})
+        >>> table.per_tag(np.array(["b", "zz"]), np.array([2.0, 9.0])).tolist()
+        [0.0, 2.0]
+        """
+        spread = np.zeros(len(self.vocabulary))
+        if len(self.vocabulary) and len(tags):
+            at = np.minimum(np.searchsorted(self.vocabulary, tags), len(self.vocabulary) - 1)
+            known = self.vocabulary[at] == tags
+            spread[at[known]] = values[known]
+        return spread
+
+    def best_at(self, where: npt.NDArray[np.intp], per_tag: FloatArray) -> FloatArray:
+        """For each venue (position, -1: unknown), the largest ``per_tag`` value among its
+        tags (0 without tags): two gathers and a row max, whatever the tag counts.
+
+        >>> table = TagTable.build({"v": ["a", "b"], "w": ["b"]})
+        >>> table.best_at(np.array([1, 0, -1]), np.array([0.3, 0.1])).tolist()
+        [0.1, 0.3, 0.0]
+        """
+        if self.padded.shape[1] == 0:
+            return np.zeros(len(where))
+        values = np.append(np.maximum(per_tag, 0.0), 0.0)  # the pad code reads 0
+        best: FloatArray = values[self.padded[where]].max(axis=1)
+        return best
+
+    def _entries(self, where: npt.NDArray[np.intp]) -> tuple[IntArray, npt.NDArray[np.intp]]:
         known = np.flatnonzero(where >= 0)
         starts = self.indptr[where[known]]
         lengths = self.indptr[where[known] + 1] - starts
         owner = np.repeat(known, lengths).astype(np.int32)
         # Position of each tag: its venue's start plus its rank within the venue.
         rank = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return owner, self.tags[np.repeat(starts, lengths) + rank]
+        return owner, np.repeat(starts, lengths) + rank
+
+
+def _padded(counts: IntArray, codes: npt.NDArray[np.intp], pad: int) -> npt.NDArray[np.intp]:
+    """Codes laid out one venue per row, padded; the extra last row (all pad) is for -1."""
+    width = int(counts.max()) if len(counts) else 0
+    padded = np.full((len(counts) + 1, width), pad, dtype=np.intp)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    rank = np.arange(len(codes)) - np.repeat(np.cumsum(counts) - counts, counts)
+    padded[owner, rank] = codes
+    return padded
 
 
 @dataclass(frozen=True, slots=True)

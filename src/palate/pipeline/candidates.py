@@ -14,43 +14,46 @@ BoolArray = npt.NDArray[np.bool_]
 Selector = BoolArray | IntArray | slice
 
 
+Layer = tuple[Mapping[str, FloatArray], "npt.NDArray[np.intp] | None"]  # columns, rows of them
+
+
 class FeatureColumns(MutableMapping[str, FloatArray]):
-    """Feature columns seen through a row selection, each gathered on first read.
+    """Feature columns seen through row selections, each gathered on first read.
 
     A pipeline filters, sorts and moves its candidates a dozen times; copying forty columns
-    each time cost more than ranking them. Here a selection composes row indices, and only
-    the columns a later stage actually reads are gathered (once). Columns written after the
-    selection (``own``) are aligned with it already and follow later selections eagerly.
+    each time cost more than ranking them. Columns live in layers — a table and the rows of
+    it this view shows (``None``: all, in order) — and a selection only composes each
+    layer's row index. Columns written into a view form its top layer. Only the columns a
+    later stage actually reads are gathered, once per view.
 
     >>> cols = FeatureColumns({"x": np.array([10.0, 11.0, 12.0])})
-    >>> view = cols.select(np.array([2, 0]))
+    >>> view = cols.select(np.array([2, 0]), 3)
     >>> view["y"] = np.array([1.0, 2.0])
-    >>> {k: v.tolist() for k, v in view.select(np.array([1])).items()}
+    >>> {k: v.tolist() for k, v in sorted(view.select(np.array([1]), 2).items())}
     {'x': [10.0], 'y': [2.0]}
     """
 
-    __slots__ = ("_base", "_cache", "_own", "_rows")
+    __slots__ = ("_cache", "_layers", "_own")
 
     def __init__(
-        self,
-        base: Mapping[str, FloatArray] | None = None,
-        rows: npt.NDArray[np.intp] | None = None,
-        own: dict[str, FloatArray] | None = None,
+        self, base: Mapping[str, FloatArray] | None = None, layers: tuple[Layer, ...] = ()
     ) -> None:
-        self._base = base if base is not None else {}
-        self._rows = rows  # None: the base rows as they are
-        self._own: dict[str, FloatArray] = own if own is not None else {}
+        self._layers = layers if base is None else (*layers, (base, None))
+        self._own: dict[str, FloatArray] = {}
         self._cache: dict[str, FloatArray] = {}
 
     def __getitem__(self, name: str) -> FloatArray:
         if name in self._own:
             return self._own[name]
-        if self._rows is None:
-            return self._base[name]
         column = self._cache.get(name)
-        if column is None:
-            column = self._cache[name] = self._base[name][self._rows]
-        return column
+        if column is not None:
+            return column
+        for table, rows in reversed(self._layers):  # the newest layer wins
+            if name in table:
+                column = table[name] if rows is None else table[name][rows]
+                self._cache[name] = column
+                return column
+        raise KeyError(name)
 
     def __setitem__(self, name: str, column: FloatArray) -> None:
         self._own[name] = column
@@ -58,35 +61,38 @@ class FeatureColumns(MutableMapping[str, FloatArray]):
 
     def __delitem__(self, name: str) -> None:
         if name not in self._own:
-            raise KeyError(f"{name!r} is not a column written after the selection")
+            raise KeyError(f"{name!r} is not a column written into this view")
         del self._own[name]
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._own
-        yield from (name for name in self._base if name not in self._own)
+        return iter(self._names())
 
     def __len__(self) -> int:
-        return len(self._own) + sum(1 for name in self._base if name not in self._own)
+        return len(self._names())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._own or name in self._base
+        return name in self._own or any(name in table for table, _ in self._layers)
 
-    def select(self, selector: Selector, count: int | None = None) -> FeatureColumns:
-        """The same columns through ``selector`` (mask, indices or slice of the current rows)."""
-        if self._rows is not None:
-            rows = self._rows[selector]
-        else:
-            n = count if count is not None else _length(self._base, self._own)
-            rows = np.arange(n)[selector]
-        own = {name: column[selector] for name, column in self._own.items()}
-        return FeatureColumns(self._base, rows, own)
+    def _names(self) -> dict[str, None]:
+        names = dict.fromkeys(self._own)
+        for table, _ in reversed(self._layers):
+            names.update(dict.fromkeys(table))
+        return names
 
-
-def _length(*tables: Mapping[str, FloatArray]) -> int:
-    for table in tables:
-        for column in table.values():
-            return len(column)
-    return 0
+    def select(self, selector: Selector, count: int) -> FeatureColumns:
+        """The same columns through ``selector`` (mask, indices or slice of the ``count``
+        current rows): each layer's row index is composed, no column is copied."""
+        identity: npt.NDArray[np.intp] | None = None
+        layers: list[Layer] = []
+        for table, rows in (*self._layers, (dict(self._own), None)):  # own: frozen as is
+            if not table:
+                continue
+            if rows is None:
+                identity = np.arange(count)[selector] if identity is None else identity
+                layers.append((table, identity))
+            else:
+                layers.append((table, rows[selector]))
+        return FeatureColumns(None, tuple(layers))
 
 
 @dataclass(slots=True)

@@ -177,6 +177,12 @@ class RuleBook:
         """The rules that apply to a request of ``premise`` at ``scope`` and ``when``."""
         return resolve(self.everything(), premise, scope, when)
 
+    def has_rules_for(self, premise: str) -> bool:
+        """Whether any rule (config or API, active or not) targets ``premise``."""
+        with self._lock:
+            runtime = list(self.runtime.values())
+        return any(rule.premise == premise for rule in (*self.config, *runtime))
+
     def everything(self) -> list[tuple[str, Rule]]:
         """Every rule with its source (``config`` or ``api``)."""
         with self._lock:

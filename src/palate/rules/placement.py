@@ -18,7 +18,9 @@ SPONSORED = "sponsored"
 def active_rules(
     book: RuleBook, subject: RuleSubject[Q], query: Q, candidates: Candidates
 ) -> ActiveRules:
-    """The rules that apply to this request."""
+    """The rules that apply to this request (the scope is only worked out if some could)."""
+    if not book.has_rules_for(subject.premise):
+        return ActiveRules(())
     return book.active(subject.premise, subject.scope(query, candidates), subject.when(query))
 
 

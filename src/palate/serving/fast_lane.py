@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("palate.fast_lane")
@@ -47,8 +48,8 @@ class Lane:
 def lanes_of(app: FastAPI, paths: tuple[str, ...]) -> tuple[Lane, ...]:
     """A lane for each ``POST`` route of ``app`` whose path template is in ``paths``."""
     lanes = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path not in paths:
+    for route in _api_routes(app.routes):
+        if route.path not in paths:
             continue
         model = None if route.body_field is None else route.body_field.field_info.annotation
         fits = _takes_only(route.endpoint, {*ARGUMENTS, *route.param_convertors})
@@ -56,6 +57,18 @@ def lanes_of(app: FastAPI, paths: tuple[str, ...]) -> tuple[Lane, ...]:
         if is_post and fits and isinstance(model, type) and issubclass(model, BaseModel):
             lanes.append(Lane(_pattern(route.path), model, route.endpoint, route))
     return tuple(lanes)
+
+
+def _api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[APIRoute]:
+    """Every API route, including those of included routers (kept lazily by FastAPI)."""
+    for route in routes:
+        if isinstance(route, APIRoute) and not prefix:
+            yield route
+        included = getattr(route, "original_router", None)
+        context = getattr(route, "include_context", None)
+        if included is not None:
+            nested = prefix + str(getattr(context, "prefix", "") or "")
+            yield from _api_routes(included.routes, nested)
 
 
 def _takes_only(handler: Callable[..., Any], names: set[str]) -> bool:

@@ -185,7 +185,9 @@ class MemoryFeatureStore(MemorySnapshots):
         rows = np.array([empty if s is None else s for s in states]).reshape(-1, width)
         refs = rows[:, 0]
         factor = decay_to(np.ones(len(refs)), refs, now, spec.tau)
-        return CounterValues(spec.slots, np.nan_to_num(rows[:, 1:]) * factor[:, None], refs)
+        slots = rows[:, 1:]
+        slots[np.isnan(slots)] = 0.0  # rows is a fresh array; absent entities are all-NaN
+        return CounterValues(spec.slots, slots * factor[:, None], refs)
 
     def _read_windows(self, read: WindowRead, now: float, clock: float) -> npt.NDArray[np.float64]:
         spec = read.spec

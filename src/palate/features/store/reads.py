@@ -102,6 +102,28 @@ class MapValues:
         last[hit] = self.last_ts[where[hit]]
         return values, last
 
+    def lookup_positions(
+        self, keys: npt.NDArray[np.intp], fields: npt.NDArray[np.intp]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Like :meth:`lookup` with keys and fields already mapped to integer positions (the
+        same numbering for both; -1 never matches).
+
+        >>> m = MapValues(np.array(["a", "b"]), np.array([2.0, 1.0]), np.array([10.0, 20.0]))
+        >>> [a.tolist() for a in m.lookup_positions(np.array([7, 3, -1]), np.array([3, 7]))]
+        [[1.0, 2.0, 0.0], [20.0, 10.0, nan]]
+        """
+        values, last = np.zeros(len(keys)), np.full(len(keys), np.nan)
+        if not len(fields) or not len(keys):
+            return values, last
+        order = np.argsort(fields)
+        ordered = fields[order]
+        at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+        hit = (ordered[at] == keys) & (keys >= 0)
+        where = order[at[hit]]
+        values[hit] = self.values[where]
+        last[hit] = self.last_ts[where]
+        return values, last
+
     def positions(self, keys: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
         """Index of each key among ``fields``, -1 when absent."""
         return IdLookup(self.fields).positions(keys)
