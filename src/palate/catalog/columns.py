@@ -6,6 +6,7 @@ straight from it by venue position.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,9 +46,10 @@ class Codes:
         return cls(codes, vocabulary)
 
     def code_of(self, value: str) -> int:
-        """The code of ``value``, ``-1`` when it never occurs."""
-        lookup = {v: code for code, v in enumerate(self.vocabulary)}
-        return lookup.get(value, -1)
+        """The code of ``value``, ``-1`` when it never occurs (a binary search: the
+        vocabulary is sorted, and this runs per request over the whole catalogue's)."""
+        at = bisect.bisect_left(self.vocabulary, value)
+        return at if at < len(self.vocabulary) and self.vocabulary[at] == value else -1
 
     def mask(self, value: str) -> npt.NDArray[np.bool_]:
         """Rows equal to ``value``."""

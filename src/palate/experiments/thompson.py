@@ -57,9 +57,10 @@ def hierarchical_posterior(
     posterior = BetaPosterior(prior_mean * strength, (1.0 - prior_mean) * strength)
     for level in levels:
         # Lost impression beacons can leave more clicks than impressions; never a negative beta.
-        clicks = np.clip(level.clicks, 0.0, None)
-        misses = np.clip(level.impressions - clicks, 0.0, None)
-        prior_mean = np.clip(posterior.mean, 1e-6, 1.0 - 1e-6)
+        # (ufuncs rather than np.clip: this runs per request, and clip's wrapper costs more.)
+        clicks = np.maximum(level.clicks, 0.0)
+        misses = np.maximum(level.impressions - clicks, 0.0)
+        prior_mean = np.minimum(np.maximum(posterior.mean, 1e-6), 1.0 - 1e-6)
         posterior = BetaPosterior(
             prior_mean * strength + clicks, (1.0 - prior_mean) * strength + misses
         )

@@ -98,6 +98,10 @@ class Section:
     item_ids: list[str]
     category: str | None = None
 
+    def as_dict(self) -> dict[str, object]:
+        """The response shape (``dataclasses.asdict`` without its deep copies)."""
+        return {"title": self.title, "item_ids": self.item_ids, "category": self.category}
+
 
 def _ids(columns: ItemColumns, candidates: Candidates, rows: np.ndarray) -> list[str]:
     ids: list[str] = columns.item_ids[candidates.positions[rows]].tolist()
@@ -137,20 +141,18 @@ def menu_sections(columns: ItemColumns, ranked: Candidates) -> list[Section]:
     Items inside a section keep the personalised ranking order.
     """
     codes = columns.category.codes[ranked.positions]
-    present = np.unique(codes)
-    share = _column(ranked, "menu_category_share")
-    popularity = _column(ranked, "item_pop")
-    affinity = np.array([share[codes == c].max() for c in present])
-    sold = np.array([popularity[codes == c].sum() for c in present])
-    order = present[np.lexsort((present, -sold, -affinity))]
-    return [
-        Section(
-            columns.category.vocabulary[code],
-            _ids(columns, ranked, np.flatnonzero(codes == code)),
-            category=columns.category.vocabulary[code],
-        )
-        for code in order
-    ]
+    present, group = np.unique(codes, return_inverse=True)
+    affinity = np.full(len(present), -np.inf)
+    np.maximum.at(affinity, group, _column(ranked, "menu_category_share"))
+    sold = np.bincount(group, weights=_column(ranked, "item_pop"), minlength=len(present))
+    ids = columns.item_ids[ranked.positions]
+    by_group = np.argsort(group, kind="stable")  # rank order kept inside each category
+    members = np.split(ids[by_group], np.cumsum(np.bincount(group))[:-1])
+    sections = []
+    for at in np.lexsort((present, -sold, -affinity)).tolist():
+        name = columns.category.vocabulary[int(present[at])]
+        sections.append(Section(name, members[at].tolist(), category=name))
+    return sections
 
 
 def sections(columns: ItemColumns, ranked: Candidates) -> list[Section]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -184,7 +183,7 @@ async def venue_items(
     payload.update(
         venue_id=venue_id,
         items=item_payload(query, result, returned, body.explain),
-        sections=[asdict(s) for s in sections(query.columns, result.candidates)],
+        sections=[s.as_dict() for s in sections(query.columns, result.candidates)],
     )
     return JsonResponse(payload)
 
