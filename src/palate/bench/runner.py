@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,7 @@ __all__ = [  # the report helpers stay importable from here (CLI, tests, benchma
 BENCH_VENUES_PER_CITY = 1_800  # ~1,050 venues deliver to the centre, ~970 open at dinner
 BENCH_CUSTOMERS = 2_000
 BENCH_DAYS = 14
+BENCH_MENU_ITEMS = 200  # the in-venue scenario's menu (issue 6)
 SATURATED = 0.8
 NAIVE_RATES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0)  # the naive service saturates far lower
 CLOSED_LOOP_POOL = 2_000  # distinct requests wrk cycles through (events: distinct ids)
@@ -113,9 +115,27 @@ def simulate_into(data_dir: Path, venues_per_city: int, customers: int, days: in
         seed=7, customers=customers, days=days, venues_per_city=venues_per_city
     )
     result = simulate(config)
+    stock_largest_menu(result.catalog, BENCH_MENU_ITEMS)
     save_catalog(result.catalog, data_dir / "catalog")
     EventLog(data_dir / "events").append(result.events)
     return f"simulated {len(result.catalog.venues)} venues into {data_dir}"
+
+
+def stock_largest_menu(catalog: Catalog, size: int) -> str:
+    """Grow the largest menu to ``size`` items with numbered variants of its own items.
+
+    The simulator's largest assortment (a grocery) has ~60 items; issue 6's in-venue scenario
+    ranks 200. Variants copy category, price and tags, so every feature path sees real rows.
+    """
+    menus = Counter(item.venue_id for item in catalog.items.values())
+    venue_id = max(menus, key=lambda venue: (menus[venue], venue))
+    base = catalog.items_of(venue_id)
+    for k in range(max(0, size - len(base))):
+        source = base[k % len(base)]
+        copy = k // len(base) + 2
+        variant = replace(source, id=f"{source.id}-{copy}", name=f"{source.name} {copy}")
+        catalog.items[variant.id] = variant
+    return venue_id
 
 
 def server_env(config: BenchConfig, port: int, wal_dir: Path) -> dict[str, str]:

@@ -7,17 +7,20 @@ features' own read code, so serving and training cannot drift) into one row-majo
 matrix, and a request gathers its candidates' rows with a single fancy index.
 
 Freshness: events ingested by this process mark their venues; the next read recomputes just
-those rows, so a click is visible to the next ranking here. The whole frame is recomputed when
-the request time is more than ``max_age_s`` away from the time it was computed for, when it
-crosses a quarter-hour (hour-of-week features change bucket; quarter hours respect every time
-zone offset), or after a snapshot refresh or a catalog change. Writes made by *other* replicas
-(through Redis) are therefore visible within ``max_age_s``. ``max_age_s = 0`` turns the frame
-off: every read goes to the store.
+those rows in place, so a click is visible to the next ranking here. Once a frame is older
+than ``max_age_s`` (wall clock) it is rebuilt on a background thread while requests keep using
+it, so writes made by *other* replicas (through Redis) show within about ``max_age_s`` and no
+request waits for a rebuild. A request waits only when the frame cannot serve it at all: a
+catalog change or snapshot refresh, a request time more than a minute (or ``max_age_s``) away
+from the frame's, or across a quarter-hour (hour-of-week features change bucket; quarter hours
+respect every time-zone offset). ``max_age_s = 0`` turns the frame off: every read goes to
+the store.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -30,6 +33,7 @@ from palate.pipeline.candidates import FloatArray
 from palate.pipeline.id_lookup import IdLookup, Keys, as_str_array
 
 QUARTER_HOUR_S = 900.0
+REQUEST_SKEW_S = 60.0  # a frame serves requests timed up to this far from its own time
 Rows = npt.NDArray[np.intp] | npt.NDArray[np.int32]
 ComputeColumns = Callable[[Keys, float], Columns]  # venue-only columns of these ids at ``now``
 
@@ -39,6 +43,7 @@ class _Snapshot:
     universe: object  # the venue-id array it was built over; identity marks a catalog change
     generation: int  # the service's snapshot/attribute generation it saw
     computed_at: float  # epoch seconds the values were decayed to
+    built_at: float  # monotonic seconds when it was built (its wall-clock age)
     names: tuple[str, ...]
     values: npt.NDArray[np.float64]  # (venues, columns)
     lookup: IdLookup  # venue id → row, for patching
@@ -65,6 +70,7 @@ class VenueFeatureFrame:
         self._snapshot: _Snapshot | None = None
         self._touched: set[str] = set()
         self._view: UniverseView | None = None
+        self._refreshing = False
         self.full_builds = 0
         self.patched_rows = 0
 
@@ -90,62 +96,77 @@ class VenueFeatureFrame:
     def columns(
         self, universe: npt.NDArray[np.object_], rows: Rows, now: float, generation: int
     ) -> Columns:
-        """The venue-only columns of ``universe[rows]`` as of ``now`` (within ``max_age_s``)."""
+        """The venue-only columns of ``universe[rows]`` as of ``now`` (see the module doc)."""
         snapshot = self._current(universe, now, generation)
         block = snapshot.values[rows]
         return {name: block[:, k] for k, name in enumerate(snapshot.names)}
 
     def _current(self, universe: npt.NDArray[np.object_], now: float, generation: int) -> _Snapshot:
         with self._lock:
-            base, touched = self._snapshot, self._touched
+            snapshot, touched = self._snapshot, self._touched
             self._touched = set()
-        if base is None or not self._still_valid(base, universe, now, generation):
-            snapshot = self._build(universe, now, generation)
-        elif touched:
-            snapshot = self._patch(base, universe, touched, now)
-        else:
-            return base
-        with self._lock:
-            if self._snapshot is base:  # a concurrent reader may have stored a newer one
+        if snapshot is None or not self._serves(snapshot, universe, now, generation):
+            snapshot = self._build(universe, now, generation)  # must wait: wrong catalog or time
+            with self._lock:
                 self._snapshot = snapshot
+            return snapshot
+        if touched:
+            self._patch(snapshot, universe, touched, now)
+        if time.monotonic() - snapshot.built_at > self.max_age_s:
+            self._refresh_in_background(universe, now, generation)
         return snapshot
 
-    def _still_valid(
-        self, snapshot: _Snapshot, universe: object, now: float, generation: int
-    ) -> bool:
+    def _serves(self, snapshot: _Snapshot, universe: object, now: float, generation: int) -> bool:
+        """Whether ``snapshot`` may answer a request at ``now`` (stale or not)."""
         return (
             snapshot.universe is universe
             and snapshot.generation == generation
-            and abs(now - snapshot.computed_at) <= self.max_age_s
+            and abs(now - snapshot.computed_at) <= max(REQUEST_SKEW_S, self.max_age_s)
             and now // QUARTER_HOUR_S == snapshot.computed_at // QUARTER_HOUR_S
         )
+
+    def _refresh_in_background(
+        self, universe: npt.NDArray[np.object_], now: float, generation: int
+    ) -> None:
+        """Rebuild off the request path (one at a time); readers keep the stale frame."""
+        with self._lock:
+            if self._refreshing:
+                return
+            self._refreshing = True
+
+        def refresh() -> None:
+            try:
+                fresh = self._build(universe, now, generation)
+                with self._lock:
+                    current = self._snapshot
+                    if current is not None and current.universe is universe:
+                        self._snapshot = fresh
+            finally:
+                with self._lock:
+                    self._refreshing = False
+
+        threading.Thread(target=refresh, name="palate-venue-frame", daemon=True).start()
 
     def _build(self, universe: npt.NDArray[np.object_], now: float, generation: int) -> _Snapshot:
         names, values = _stack(self._compute(universe, now), len(universe))
         self.full_builds += 1
-        return _Snapshot(universe, generation, now, names, values, IdLookup(universe))
+        lookup = IdLookup(universe)
+        return _Snapshot(universe, generation, now, time.monotonic(), names, values, lookup)
 
     def _patch(
         self, snapshot: _Snapshot, universe: npt.NDArray[np.object_], touched: set[str], now: float
-    ) -> _Snapshot:
-        """Recompute the touched venues' rows into a copy (readers keep the old matrix)."""
+    ) -> None:
+        """Recompute the touched venues' rows in place: a few rows, not a copy of the frame.
+
+        A concurrent reader's gather holds the GIL, so it sees a row before or after, not torn.
+        """
         where = snapshot.lookup.positions(sorted(touched))
         where = where[where >= 0]
-        if not len(where):
-            return snapshot
-        _, fresh = _stack(self._compute(universe[where], now), len(where), snapshot.names)
-        values = snapshot.values.copy()
-        values[where] = fresh
-        self.patched_rows += len(where)
-        # computed_at stays: the untouched rows are as old as they were
-        return _Snapshot(
-            universe,
-            snapshot.generation,
-            snapshot.computed_at,
-            snapshot.names,
-            values,
-            snapshot.lookup,
-        )
+        if len(where):
+            _, fresh = _stack(self._compute(universe[where], now), len(where), snapshot.names)
+            with self._lock:
+                snapshot.values[where] = fresh
+            self.patched_rows += len(where)
 
 
 def _stack(
