@@ -124,6 +124,7 @@ class RankerSettings(Section):
     compiled: bool = True
     poll_interval_s: float = Field(default=1.0, gt=0)
     max_ndcg_drop: float = Field(default=0.01, ge=0)
+    max_training_requests: int = Field(default=100_000, ge=1)
 
 
 class IngestSettings(Section):

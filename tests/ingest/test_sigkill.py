@@ -156,7 +156,9 @@ def test_sigkill_in_redis_mode_streams_every_acknowledged_event_once(
             stream = client.get("/v1/events/stats").json()["stream"]
             return bool(stream["pending"] == 0 and stream["lag"] == 0)
 
-        deadline = time.monotonic() + 20
+        # A liveness bound, not a speed target: applying the backlog to the Redis store takes
+        # ~15 s on a quiet 2-core machine, more when CI shares it.
+        deadline = time.monotonic() + 90
         while not settled():
             assert time.monotonic() < deadline, "the group never applied everything"
             time.sleep(0.1)

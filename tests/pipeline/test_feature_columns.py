@@ -51,3 +51,16 @@ def test_a_write_after_a_selection_does_not_leak_into_it() -> None:
     first.features["z"] = np.ones(3)
     assert second.features["y"].tolist() == [1.0, 1.0]
     assert "z" not in second.features
+
+
+def test_a_deleted_column_stays_deleted_through_selections_until_written_again() -> None:
+    base = Candidates(np.arange(4, dtype=np.int32), {"x": np.arange(4.0), "y": np.ones(4)})
+    view = base.take(np.array([3, 1]))
+    del view.features["x"]
+    assert "x" not in view.features
+    assert sorted(view.features) == ["y"]
+    later = view.take(np.array([1]))
+    assert "x" not in later.features
+    later.features["x"] = np.array([7.0])
+    assert later.take(np.array([0])).features["x"].tolist() == [7.0]
+    assert base.features["x"].tolist() == [0.0, 1.0, 2.0, 3.0]  # the source is untouched

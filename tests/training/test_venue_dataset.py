@@ -99,3 +99,22 @@ def test_sample_keeps_whole_requests(world: SimulationResult) -> None:
     expected = full.group_by("request_id").len().join(sizes, on="request_id", suffix="_kept")
     assert (expected["len"] == expected["len_kept"]).all()
     assert 0 < table.n_requests < full["request_id"].n_unique() * 0.5
+
+
+def test_max_requests_caps_whole_requests_spread_over_the_period(
+    world: SimulationResult, everything: pl.DataFrame
+) -> None:
+    engaged = build_training_table(world.catalog, world.events, step=STEP).frame
+    cap = engaged["request_id"].n_unique() // 3
+    capped = build_training_table(world.catalog, world.events, step=STEP, max_requests=cap)
+    assert capped.n_requests == cap
+    kept = capped.frame.group_by("request_id").len()
+    whole = everything.group_by("request_id").len().join(kept, on="request_id", suffix="_kept")
+    assert (whole["len"] == whole["len_kept"]).all()  # whole requests, never parts
+    days = capped.frame["ts"].dt.date().n_unique()
+    assert days == engaged["ts"].dt.date().n_unique()  # every day still represented
+    # Same features, up to the venue frame's time resolution: its venue-only columns are
+    # decayed to the first request of the quarter hour read, which the sample can change.
+    for request_id in capped.frame["request_id"].unique().to_list()[:5]:
+        got, want = _rows(capped.frame, request_id), _rows(engaged, request_id)
+        np.testing.assert_allclose(got, want, rtol=2e-3)

@@ -63,9 +63,14 @@ class UniverseView:
 class VenueFeatureFrame:
     """The venue-only columns for every venue id of a universe (the serving index's order)."""
 
-    def __init__(self, compute: ComputeColumns, max_age_s: float) -> None:
+    def __init__(
+        self, compute: ComputeColumns, max_age_s: float, *, background: bool = True
+    ) -> None:
         self._compute = compute
         self.max_age_s = max_age_s
+        # Off where only this process writes and reads must be exact in time (a training
+        # replay): a rebuild racing the replay's next ingest could read the future.
+        self.background = background
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._touched: set[str] = set()
@@ -112,7 +117,7 @@ class VenueFeatureFrame:
             return snapshot
         if touched:
             self._patch(snapshot, universe, touched, now)
-        if time.monotonic() - snapshot.built_at > self.max_age_s:
+        if self.background and time.monotonic() - snapshot.built_at > self.max_age_s:
             self._refresh_in_background(universe, now, generation)
         return snapshot
 

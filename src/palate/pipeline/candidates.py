@@ -33,18 +33,24 @@ class FeatureColumns(MutableMapping[str, FloatArray]):
     {'x': [10.0], 'y': [2.0]}
     """
 
-    __slots__ = ("_cache", "_layers", "_own")
+    __slots__ = ("_cache", "_hidden", "_layers", "_own")
 
     def __init__(
-        self, base: Mapping[str, FloatArray] | None = None, layers: tuple[Layer, ...] = ()
+        self,
+        base: Mapping[str, FloatArray] | None = None,
+        layers: tuple[Layer, ...] = (),
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         self._layers = layers if base is None else (*layers, (base, None))
         self._own: dict[str, FloatArray] = {}
         self._cache: dict[str, FloatArray] = {}
+        self._hidden = hidden  # deleted from the layers below
 
     def __getitem__(self, name: str) -> FloatArray:
         if name in self._own:
             return self._own[name]
+        if name in self._hidden:
+            raise KeyError(name)
         column = self._cache.get(name)
         if column is not None:
             return column
@@ -60,9 +66,11 @@ class FeatureColumns(MutableMapping[str, FloatArray]):
         self._cache.pop(name, None)
 
     def __delitem__(self, name: str) -> None:
-        if name not in self._own:
-            raise KeyError(f"{name!r} is not a column written into this view")
-        del self._own[name]
+        if name not in self:
+            raise KeyError(name)
+        self._own.pop(name, None)
+        self._cache.pop(name, None)
+        self._hidden = self._hidden | {name}
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names())
@@ -71,12 +79,14 @@ class FeatureColumns(MutableMapping[str, FloatArray]):
         return len(self._names())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._own or any(name in table for table, _ in self._layers)
+        if name in self._own:
+            return True
+        return name not in self._hidden and any(name in table for table, _ in self._layers)
 
     def _names(self) -> dict[str, None]:
         names = dict.fromkeys(self._own)
         for table, _ in reversed(self._layers):
-            names.update(dict.fromkeys(table))
+            names.update(dict.fromkeys(n for n in table if n not in self._hidden))
         return names
 
     def select(self, selector: Selector, count: int) -> FeatureColumns:
@@ -92,7 +102,7 @@ class FeatureColumns(MutableMapping[str, FloatArray]):
                 layers.append((table, identity))
             else:
                 layers.append((table, rows[selector]))
-        return FeatureColumns(None, tuple(layers))
+        return FeatureColumns(None, tuple(layers), self._hidden - self._own.keys())
 
 
 @dataclass(slots=True)

@@ -23,7 +23,12 @@ DEMO_TREES = 150
 
 
 def _workspace(settings: Settings, sample: float, step_minutes: int) -> Workspace:
-    return Workspace(settings.data.dir, step=timedelta(minutes=step_minutes), sample=sample)
+    return Workspace(
+        settings.data.dir,
+        step=timedelta(minutes=step_minutes),
+        sample=sample,
+        max_requests=settings.ranker.max_training_requests,
+    )
 
 
 def describe_training(result: TrainResult, table_seconds: float) -> str:

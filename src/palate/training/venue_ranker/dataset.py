@@ -12,6 +12,13 @@ carrying the same source columns as :class:`DeliverableVenues`, so training and 
 drift apart. The venue embeddings behind ``emb_score`` are refitted with the batch profiles,
 once per ``profile_every``, on the events before that period starts: a row's ``emb_score``
 never sees its own day or anything later.
+
+The venue-only columns (popularity, engagement, venue profile) come, as in serving, from the
+feature service's materialised frame of every venue rather than from one store read per
+request: it is rebuilt at the first request of each quarter hour (and after every ingest of a
+step, since a step starts a new quarter hour), so a request reads them as of an earlier
+request of its own quarter hour, from the same pre-step state. Only the customer's columns are
+read per request. That read per request was most of the cost of a replay.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from palate.training.venue_ranker.labels import labelled_impressions
 
 DEFAULT_STEP = timedelta(hours=1)
 DEFAULT_PROFILE_EVERY = timedelta(days=1)
+VENUE_FRAME_MAX_AGE_S = 900.0  # the frame's own quarter-hour rule rebuilds it at least this often
 Micros = npt.NDArray[np.int64]
 
 
@@ -89,9 +97,14 @@ class TrainingTable:
 
 
 def feature_service(catalog: Catalog) -> FeatureService:
-    """A fresh in-memory feature service with serving's feature set and venue facts."""
+    """A fresh in-memory feature service with serving's feature set and venue facts, and
+    serving's materialised venue-only columns (rebuilt at least every quarter hour)."""
     return FeatureService(
-        open_store("memory"), FeatureSet.from_config(None), attributes=venue_attributes(catalog)
+        open_store("memory"),
+        FeatureSet.from_config(None),
+        attributes=venue_attributes(catalog),
+        frame_max_age_s=VENUE_FRAME_MAX_AGE_S,
+        frame_background=False,  # state changes only by the replay's own ingests (patched)
     )
 
 
@@ -102,6 +115,7 @@ def build_training_table(
     step: timedelta = DEFAULT_STEP,
     profile_every: timedelta = DEFAULT_PROFILE_EVERY,
     sample: float = 1.0,
+    max_requests: int | None = None,
     engaged_only: bool = True,
     als: AlsParams | None = None,
 ) -> TrainingTable:
@@ -109,13 +123,15 @@ def build_training_table(
 
     ``engaged_only`` keeps only requests where some venue was engaged with (the others carry
     no ranking signal); ``sample`` keeps that share of requests (by a hash of the id), to
-    trade data for time. Every event is replayed either way. ``als`` sets the embeddings'
+    trade data for time, and ``max_requests`` caps how many are kept (a uniform sample by
+    hash above it). Every event is replayed either way. ``als`` sets the embeddings'
     fit (refitted every ``profile_every`` on the events before).
     """
     started = time.perf_counter()
     events = _time_ordered(events)
     index = VenueIndex.build(catalog)
-    labels = _selected(_known_venues(labelled_impressions(events), index), sample, engaged_only)
+    known = _known_venues(labelled_impressions(events), index)
+    labels = _capped(_selected(known, sample, engaged_only), max_requests)
     replay = _Replay(catalog, index, events, profile_every, als or AlsParams())
     step_us = int(step / timedelta(microseconds=1))
     ts_us = _micros(labels["ts"])
@@ -174,6 +190,10 @@ class _Replay:
         self.event_us = _micros(pl.Series(events.column("ts")))
         self.orders = events.filter(pc.equal(events.column("type"), "order"))
         self.order_us = _micros(pl.Series(self.orders.column("ts")))
+        # The embeddings read only feedback events: filter them once, not at every refit.
+        feedback_types = pa.array(list(FeedbackWeights().positive()), pa.string())
+        self.feedback = events.filter(pc.is_in(events.column("type"), feedback_types))
+        self.feedback_us = _micros(pl.Series(self.feedback.column("ts")))
         self.profile_us = int(profile_every / timedelta(microseconds=1))
         self.ingested = 0
         self.profile_period = -1
@@ -192,16 +212,19 @@ class _Replay:
         period = start_us // self.profile_us
         if period != self.profile_period:  # the batch profile job runs once per period
             self.profile_period = period
-            n_orders = int(np.searchsorted(self.order_us, start_us, side="left"))
-            when = datetime.fromtimestamp(start_us / 1e6, UTC)
+            # As of the period's start, like the job: not of whichever step comes first, so
+            # a sample of requests sees the same profiles as the whole log.
+            period_start = period * self.profile_us
+            n_orders = int(np.searchsorted(self.order_us, period_start, side="left"))
+            when = datetime.fromtimestamp(period_start / 1e6, UTC)
             self.service.refresh_snapshots(self.orders.slice(0, n_orders), when)
             self._refit_factors(period * self.profile_us)
 
     def _refit_factors(self, period_us: int) -> None:
         """Embeddings of the events before the period starts (the nightly job's view)."""
-        n_events = int(np.searchsorted(self.event_us, period_us, side="left"))
+        n_events = int(np.searchsorted(self.feedback_us, period_us, side="left"))
         when = datetime.fromtimestamp(period_us / 1e6, UTC)
-        self.factors = fit_venue_factors(self.events.slice(0, n_events), when, self.als)
+        self.factors = fit_venue_factors(self.feedback.slice(0, n_events), when, self.als)
 
     def features(self, rows: _RequestColumns, lo: int, hi: int) -> npt.NDArray[np.float64]:
         """The request's feature matrix, as serving's hydrators compute it."""
@@ -272,6 +295,19 @@ def _selected(labels: pl.DataFrame, sample: float, engaged_only: bool) -> pl.Dat
     if sample < 1.0:
         keep = keep & (pl.col("request_id").hash(seed=11) % 10_000 < round(sample * 10_000))
     return labels.filter(keep)
+
+
+def _capped(labels: pl.DataFrame, max_requests: int | None) -> pl.DataFrame:
+    """At most ``max_requests`` requests, those with the smallest id hashes (a uniform,
+    reproducible sample across the whole period, so the temporal split keeps its shape)."""
+    if max_requests is None:
+        return labels
+    requests = labels.select(pl.col("request_id").unique())
+    if requests.height <= max_requests:
+        return labels
+    hashed = requests.with_columns(pl.col("request_id").hash(seed=13).alias("h"))
+    kept = hashed.sort("h", "request_id").head(max_requests)["request_id"]
+    return labels.filter(pl.col("request_id").is_in(kept.implode()))
 
 
 def _request_bounds(request_ids: pl.Series) -> npt.NDArray[np.int64]:

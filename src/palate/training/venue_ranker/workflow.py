@@ -59,6 +59,7 @@ class Workspace:
     data_dir: Path
     step: timedelta = DEFAULT_STEP
     sample: float = 1.0
+    max_requests: int | None = None
 
     def events(self) -> pa.Table:
         """The whole event log."""
@@ -71,7 +72,9 @@ class Workspace:
         if path.exists():
             return TrainingTable(pl.read_parquet(path), DISCOVERY_FEATURES, 0.0)
         catalog = load_catalog(self.data_dir / "catalog")
-        table = build_training_table(catalog, events, step=self.step, sample=self.sample)
+        table = build_training_table(
+            catalog, events, step=self.step, sample=self.sample, max_requests=self.max_requests
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_suffix(".tmp")
         table.frame.write_parquet(staging)
@@ -85,6 +88,7 @@ class Workspace:
             "last": last,
             "step_s": self.step.total_seconds(),
             "sample": self.sample,
+            "max_requests": self.max_requests,
             "features": list(DISCOVERY_FEATURES),
         }
         return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:12]
