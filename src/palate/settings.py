@@ -58,7 +58,7 @@ class DiscoverySettings(Section):
 
     default_limit: int = Field(default=50, ge=1)
     max_limit: int = Field(default=500, ge=1)
-    venue_features_max_age_s: float = Field(default=1.0, ge=0)
+    venue_features_max_age_s: float = Field(default=5.0, ge=0)
 
 
 class HeuristicSettings(Section):

@@ -34,6 +34,7 @@ from palate.pipeline.id_lookup import IdLookup, Keys, as_str_array
 
 QUARTER_HOUR_S = 900.0
 REQUEST_SKEW_S = 60.0  # a frame serves requests timed up to this far from its own time
+BACKGROUND_CHUNK = 128  # venues per slice of a background rebuild (a few ms of GIL each)
 Rows = npt.NDArray[np.intp] | npt.NDArray[np.int32]
 ComputeColumns = Callable[[Keys, float], Columns]  # venue-only columns of these ids at ``now``
 
@@ -141,7 +142,7 @@ class VenueFeatureFrame:
 
         def refresh() -> None:
             try:
-                fresh = self._build(universe, now, generation)
+                fresh = self._build(universe, now, generation, chunk=BACKGROUND_CHUNK)
                 with self._lock:
                     current = self._snapshot
                     if current is not None and current.universe is universe:
@@ -152,8 +153,25 @@ class VenueFeatureFrame:
 
         threading.Thread(target=refresh, name="palate-venue-frame", daemon=True).start()
 
-    def _build(self, universe: npt.NDArray[np.object_], now: float, generation: int) -> _Snapshot:
-        names, values = _stack(self._compute(universe, now), len(universe))
+    def _build(
+        self,
+        universe: npt.NDArray[np.object_],
+        now: float,
+        generation: int,
+        chunk: int | None = None,
+    ) -> _Snapshot:
+        """Every venue's row; in ``chunk``-sized slices with a GIL release between them when
+        building in the background, so requests interleave instead of queueing behind it."""
+        if chunk is None or len(universe) <= chunk:
+            names, values = _stack(self._compute(universe, now), len(universe))
+        else:
+            parts = []
+            for start in range(0, len(universe), chunk):
+                piece = universe[start : start + chunk]
+                parts.append(_stack(self._compute(piece, now), len(piece)))
+                time.sleep(0)  # let request threads run between slices
+            names = parts[0][0]
+            values = np.concatenate([part for _, part in parts])
         self.full_builds += 1
         lookup = IdLookup(universe)
         return _Snapshot(universe, generation, now, time.monotonic(), names, values, lookup)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -123,6 +124,11 @@ def serving_lifespan(
         watcher.start()
         if state.broadcast is not None:
             state.broadcast.start(state.apply_remote_change)
+        # The catalog, indexes, features and model loaded above live as long as the process;
+        # frozen, they are never traversed again by the cyclic GC, whose full collections
+        # over them were the p99 spikes (tens of ms) under load.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
