@@ -8,16 +8,27 @@ import polars as pl
 import pyarrow as pa
 
 from palate.catalog.index import VenueIndex
+from palate.pipeline.id_lookup import IdLookup
 
 
 def venue_positions(
     index: VenueIndex, venue_ids: pa.Array | pa.ChunkedArray
 ) -> npt.NDArray[np.int32]:
     """Index positions of ``venue_ids``; -1 for ids the index does not know."""
-    known = pl.DataFrame(
-        {"venue_id": index.venue_ids, "pos": np.arange(len(index.venue_ids), dtype=np.int32)}
-    )
-    asked = pl.DataFrame({"venue_id": pl.Series(venue_ids).cast(pl.Utf8)})
-    joined = asked.join(known, on="venue_id", how="left", maintain_order="left")
-    positions: npt.NDArray[np.int32] = joined["pos"].fill_null(-1).to_numpy().astype(np.int32)
-    return positions
+    asked = pl.Series(venue_ids).cast(pl.Utf8).fill_null("").to_numpy().astype(np.str_)
+    return _lookup(index).positions(asked).astype(np.int32)
+
+
+_cached: tuple[object, IdLookup] | None = None
+
+
+def _lookup(index: VenueIndex) -> IdLookup:
+    """The id lookup of the index's current snapshot, built once per catalog version (this
+    runs per ingested batch; rebuilding it each time cost more than the lookup)."""
+    global _cached
+    ids = index.venue_ids
+    cached = _cached
+    if cached is None or cached[0] is not ids:
+        cached = (ids, IdLookup(ids))
+        _cached = cached
+    return cached[1]
