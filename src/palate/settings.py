@@ -85,7 +85,8 @@ class RulesSettings(Section):
 class StageBudgets(Section):
     """Latency budgets of one premise's stages in milliseconds (0: none).
 
-    Scorer budgets are enforced: an overrun hands over to the next scorer. The others are
+    Scorer budgets are enforced: an overrun hands over to the next scorer; fail-open
+    hydrators that keep overrunning are skipped for the breaker's cool-down. The others are
     recorded in the trace and the overrun metric.
     """
 
@@ -97,10 +98,22 @@ class StageBudgets(Section):
     rules_ms: float = Field(default=5.0, ge=0)
 
 
+class ItemStageBudgets(Section):
+    """Latency budgets of an item premise's stages (in-venue, cart) in milliseconds (0: none)."""
+
+    scorer_ms: float = Field(default=25.0, ge=0)
+    popularity_ms: float = Field(default=25.0, ge=0)
+    sources_ms: float = Field(default=10.0, ge=0)
+    hydrators_ms: float = Field(default=20.0, ge=0)
+    rules_ms: float = Field(default=5.0, ge=0)
+
+
 class BudgetSettings(Section):
     """Per-premise stage budgets and the last-good-result fallback."""
 
     discovery: StageBudgets = StageBudgets()
+    venue_items: ItemStageBudgets = ItemStageBudgets()
+    cart: ItemStageBudgets = ItemStageBudgets()
     last_good_ttl_s: float = Field(default=300.0, gt=0)
     last_good_cell_m: float = Field(default=500.0, gt=0)
     last_good_entries: int = Field(default=10_000, ge=1)

@@ -114,6 +114,30 @@ def test_a_tiny_heuristic_budget_degrades_to_popularity(
     assert f"palate_degraded_responses_total{{{reason}}}" in metrics
 
 
+def test_tiny_item_scorer_budgets_degrade_in_venue_and_cart_to_popularity(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    catalog = load_catalog(data_dir / "catalog")
+    venue = max(catalog.venues, key=lambda v: len(catalog.items_of(v)))
+    line = catalog.items_of(venue)[0].id
+    env = {
+        "PALATE_ADMIN_TOKEN": TOKEN,
+        "PALATE_BUDGETS__VENUE_ITEMS__SCORER_MS": "0.001",
+        "PALATE_BUDGETS__CART__SCORER_MS": "0.001",
+    }
+    with palate_server(data_dir, tmp_path, env=env) as server, server.client() as client:
+        menu = client.post(f"/v1/venues/{venue}/items", json={"user_id": "u1"}).json()
+        cart_body = {"user_id": "u1", "venue_id": venue, "lines": [{"item_id": line}]}
+        cart = client.post("/v1/cart/recommendations", json=cart_body).json()
+        metrics = client.get("/metrics").text
+    assert (menu["degraded"], menu["scorer"]) == (True, "item_popularity")
+    assert (cart["degraded"], cart["scorer"]) == (True, "item_popularity")
+    assert line not in [item["item_id"] for item in cart["items"]]  # the filters still held
+    for premise, scorer in (("venue_items", "item_heuristic"), ("cart", "cart_heuristic")):
+        reason = f'premise="{premise}",reason="{scorer}:BudgetExceededError"'
+        assert f"palate_degraded_responses_total{{{reason}}}" in metrics
+
+
 class Broken:
     def __init__(self, name: str) -> None:
         self.name = name

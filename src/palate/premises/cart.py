@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemsIndex
 from palate.domain.catalog import Catalog
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
+from palate.pipeline.budget import OverrunBreaker
 from palate.premises.venue_items import item_rules
 from palate.ranking.item_features import CustomerProfile, ItemFeatures
 from palate.ranking.item_scorers import (
@@ -31,6 +34,8 @@ def cart_pipeline(
     rules: RuleBook | None = None,
     catalog: Catalog | None = None,
     items: ItemsIndex | None = None,
+    budgets_us: Mapping[str, float] | None = None,
+    breaker: OverrunBreaker | None = None,
 ) -> Pipeline[ItemQuery]:
     """Venue items → available, not in the cart, alcohol rule, exclusions → scored → boosts,
     pins, sponsored slots, diversity caps → category cap + limit.
@@ -49,4 +54,6 @@ def cart_pipeline(
         # the cap also truncates to the limit
         selectors=[*rule_selectors(book, subject), CategoryCap(per_category)],
         fail_open=frozenset({"item_features", "customer_profile"}),
+        budgets_us=dict(budgets_us or {}),
+        breaker=breaker or OverrunBreaker(),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,9 @@ from palate.catalog.items_index import ItemColumns, ItemsIndex
 from palate.domain.catalog import Catalog
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
+from palate.pipeline.budget import OverrunBreaker
 from palate.pipeline.candidates import Candidates
+from palate.premises.item_budgets import ITEM_HYDRATORS
 from palate.ranking.embedding_features import Factorisation
 from palate.ranking.item_embedding import ItemEmbeddingAffinity
 from palate.ranking.item_features import CustomerProfile, ItemFeatures
@@ -47,6 +49,8 @@ def venue_items_pipeline(
     catalog: Catalog | None = None,
     items: ItemsIndex | None = None,
     item_factors: Callable[[], Factorisation | None] | None = None,
+    budgets_us: Mapping[str, float] | None = None,
+    breaker: OverrunBreaker | None = None,
 ) -> Pipeline[ItemQuery]:
     """Every available item of the venue, scored; the route truncates and builds sections.
 
@@ -70,9 +74,9 @@ def venue_items_pipeline(
         ],
         scorers=[ItemHeuristicScorer(weights), ItemPopularityScorer(), MenuOrderScorer()],
         selectors=rule_selectors(book, subject),
-        fail_open=frozenset(
-            {"item_features", "customer_profile", "item_hour_features", "item_embedding_affinity"}
-        ),
+        fail_open=frozenset(ITEM_HYDRATORS),
+        budgets_us=dict(budgets_us or {}),
+        breaker=breaker or OverrunBreaker(),
     )
 
 

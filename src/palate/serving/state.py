@@ -27,6 +27,7 @@ from palate.pipeline.budget import LastGood, OverrunBreaker
 from palate.premises.cart import cart_pipeline
 from palate.premises.category import category_pipeline
 from palate.premises.discovery import discovery_budgets, discovery_pipeline, location_cell
+from palate.premises.item_budgets import item_budgets
 from palate.premises.venue_items import venue_items_pipeline
 from palate.ranking.heuristic import weights_from
 from palate.ranking.hot_swap import ModelHolder
@@ -149,6 +150,8 @@ def build_state(
             catalog=catalog,
             items=editor.items,
             item_factors=lambda: served_item_factors(holder),
+            budgets_us=item_budgets(budgets.venue_items, "item_heuristic"),
+            breaker=OverrunBreaker(budgets.breaker_overruns, budgets.breaker_cooldown_s),
         ),
         cart=cart_pipeline(
             features,
@@ -157,6 +160,8 @@ def build_state(
             rules=book,
             catalog=catalog,
             items=editor.items,
+            budgets_us=item_budgets(budgets.cart, "cart_heuristic"),
+            breaker=OverrunBreaker(budgets.breaker_overruns, budgets.breaker_cooldown_s),
         ),
         models=holder,
         broadcast=catalog_broadcast(settings),
