@@ -20,7 +20,7 @@ from pathlib import Path
 
 from palate.bench.scenarios import USERS
 from palate.bench.server import PINNED_THREADS, BenchServer, drop_keys
-from palate.serving.process import free_port, wait_ready
+from palate.serving.process import free_port, stop_process, wait_ready
 
 NAIVE_DIR = Path("benchmarks") / "naive_service"
 NAIVE_APP = "benchmarks.naive_service.app"
@@ -79,15 +79,6 @@ def naive_server(
                 wait_ready(process, f"http://127.0.0.1:{port}", log_path, ready_timeout)
                 yield BenchServer("127.0.0.1", port, process, log_path)
             finally:
-                _stop(process)
+                stop_process(process)
     finally:
         drop_keys(redis_url, prefix)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
