@@ -36,7 +36,6 @@ class ServerSettings(Section):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     access_log: bool = False
-    polars_threads: int = Field(default=1, ge=1)
 
 
 class DataSettings(Section):

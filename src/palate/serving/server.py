@@ -37,9 +37,6 @@ def banner(settings: Settings, state: ServingState) -> str:
 
 def run_server(settings: Settings, show_banner: bool = False) -> None:
     """Serve until interrupted; several workers each load the state themselves."""
-    # Before the first polars query builds its pool (workers inherit it). Serving batches are
-    # small: a pool of every core spun after each one, 12 ms of CPU per ingested event here.
-    os.environ.setdefault("POLARS_MAX_THREADS", str(settings.server.polars_threads))
     configure_logging(settings.log_level)
     if settings.server.workers > 1:
         os.environ["PALATE_DATA__DIR"] = str(settings.data.dir)
