@@ -23,14 +23,11 @@ class TagTable:
     """A venue → tags relation (cuisines or categories) in two layouts.
 
     ``long`` (venue_id, tag, weight) serves the write path, where an event's weight is spread
-    evenly over the venue's tags; ``indptr``/``tags`` (CSR over venue positions) serve reads.
+    evenly over the venue's tags; ``padded`` (tag codes, one venue position per row) serves
+    reads.
     """
 
     long: pl.DataFrame
-    lookup: IdLookup
-    indptr: IntArray
-    tags: npt.NDArray[np.str_]
-    codes: npt.NDArray[np.intp]  # each entry's tag as a position in ``vocabulary``
     vocabulary: npt.NDArray[np.str_]  # the distinct tags, sorted
     padded: npt.NDArray[np.intp]  # (venues + 1, most tags) codes, padded with len(vocabulary)
 
@@ -53,20 +50,8 @@ class TagTable:
             },
             schema={"venue_id": pl.String, "tag": pl.String, "weight": pl.Float64},
         )
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        tags = np.array(flat, dtype=np.str_)
-        vocabulary, codes = np.unique(tags, return_inverse=True)
-        padded = _padded(counts, codes.astype(np.intp), pad=len(vocabulary))
-        return cls(long, IdLookup(venues), indptr, tags, codes.astype(np.intp), vocabulary, padded)
-
-    def rows(self, venue_ids: VenueIds) -> tuple[IntArray, npt.NDArray[np.str_]]:
-        """For each requested venue, its tags: the owner's request position and the tag."""
-        return self.rows_at(self.lookup.positions(venue_ids))
-
-    def rows_at(self, where: npt.NDArray[np.intp]) -> tuple[IntArray, npt.NDArray[np.str_]]:
-        """Like :meth:`rows` for venues given by their positions in this table (-1: unknown)."""
-        owner, entries = self._entries(where)
-        return owner, self.tags[entries]
+        vocabulary, codes = np.unique(np.array(flat, dtype=np.str_), return_inverse=True)
+        return cls(long, vocabulary, _padded(counts, codes.astype(np.intp), len(vocabulary)))
 
     def per_tag(self, tags: npt.NDArray[np.str_], values: FloatArray) -> FloatArray:
         """``values`` of ``tags`` spread over ``vocabulary`` (0 for tags not given).
@@ -96,15 +81,6 @@ class TagTable:
         best: FloatArray = values[self.padded[where]].max(axis=1)
         return best
 
-    def _entries(self, where: npt.NDArray[np.intp]) -> tuple[IntArray, npt.NDArray[np.intp]]:
-        known = np.flatnonzero(where >= 0)
-        starts = self.indptr[where[known]]
-        lengths = self.indptr[where[known] + 1] - starts
-        owner = np.repeat(known, lengths).astype(np.int32)
-        # Position of each tag: its venue's start plus its rank within the venue.
-        rank = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return owner, np.repeat(starts, lengths) + rank
-
 
 def _padded(counts: IntArray, codes: npt.NDArray[np.intp], pad: int) -> npt.NDArray[np.intp]:
     """Codes laid out one venue per row, padded; the extra last row (all pad) is for -1."""
@@ -123,8 +99,9 @@ class VenueAttributes:
     >>> attrs = VenueAttributes.build(cuisines={"v1": ["sushi", "asian"]}, price_levels={"v1": 3})
     >>> attrs.price_level(["v1", "v2"]).tolist()
     [3.0, nan]
-    >>> [a.tolist() for a in attrs.cuisines.rows(["v2", "v1"])]
-    [[1, 1], ['sushi', 'asian']]
+    >>> shares = attrs.cuisines.per_tag(np.array(["sushi"]), np.array([0.7]))
+    >>> attrs.cuisines.best_at(attrs.positions(["v2", "v1"]), shares).tolist()
+    [0.0, 0.7]
     """
 
     cuisines: TagTable

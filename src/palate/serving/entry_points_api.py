@@ -47,15 +47,12 @@ from palate.serving.entry_points_schemas import (
     SectionsResponse,
 )
 from palate.serving.responses import JsonResponse
-from palate.serving.schemas import DiscoveryRequest, ErrorResponse
+from palate.serving.schemas import BAD_INPUT, DiscoveryRequest
 from palate.serving.state import ServingState
 from palate.settings import Settings
 
 router = APIRouter(tags=["entry points"])
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+ERRORS = BAD_INPUT
 EntryBody = Annotated[
     DiscoveryRequest, Body(openapi_examples={"evening": {"value": ENTRY_EXAMPLE}})
 ]

@@ -33,15 +33,12 @@ from palate.serving.premises_schemas import (
     VenueItemsResponse,
 )
 from palate.serving.responses import JsonResponse
-from palate.serving.schemas import ErrorResponse
+from palate.serving.schemas import BAD_INPUT, ErrorResponse
 from palate.serving.state import ServingState
 
 router = APIRouter(tags=["premises"])
 log = logging.getLogger("palate.premises")
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+ERRORS = BAD_INPUT
 
 CategoryBody = Annotated[
     CategoryRequestIn, Body(openapi_examples={"pizza_evening": {"value": CATEGORY_EXAMPLE}})

@@ -105,3 +105,10 @@ class ErrorResponse(BaseModel):
 
     error: str
     fields: list[FieldProblem] = []
+
+
+# The error responses every ranking route documents (a bad body, a field out of range).
+BAD_INPUT: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
