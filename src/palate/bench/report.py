@@ -27,8 +27,8 @@ def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "scenario": name,
                 "max_rate_p99_ok": entry["max_sustained_rate"],
                 "cpu_us_per_request": cpu,
-                "cpu_vs_healthz": round(cpu / health["cpu_us_per_request"], 2) if health else None,
-                "cpu_vs_kernel": round(cpu / kernel_us, 1) if name == "discovery" else None,
+                "cpu_vs_healthz": _per(cpu, health["cpu_us_per_request"], 2) if health else None,
+                "cpu_vs_kernel": _per(cpu, kernel_us, 1) if name == "discovery" else None,
                 "peak_rss_mb": entry["peak_rss_mb"],
             }
         )
@@ -55,6 +55,12 @@ def versus_naive(report: dict[str, Any]) -> dict[str, Any] | None:
             closed.get("requests_per_s", 0.0), naive_closed.get("requests_per_s", 0.0)
         ),
     }
+
+
+def _per(value: float, baseline: float, digits: int) -> float | None:
+    """``value / baseline`` rounded; None for a zero baseline (a short run can measure no CPU
+    tick at all for the cheap baseline)."""
+    return round(value / baseline, digits) if baseline else None
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
