@@ -227,6 +227,9 @@ def bench(
     plots_dir: Annotated[
         Path | None, typer.Option(help="--curves: PNG folder (default <data>/reports)")
     ] = None,
+    stages: Annotated[
+        bool, typer.Option("--stages", help="Discovery's CPU per stage, in process (no server)")
+    ] = False,
 ) -> None:
     """Constant-rate load on every scenario of a production-like server, with baselines."""
     from palate.bench.runner import BenchConfig, report_markdown, run_bench, write_report
@@ -250,6 +253,9 @@ def bench(
     if curves:
         _bench_curves(config, curve_rate, plots_dir or data / "reports", out)
         return
+    if stages:
+        _bench_stages(data, out)
+        return
     report = run_bench(config, echo=typer.echo)
     target = out or data / "reports" / "bench.json"
     write_report(report, target)
@@ -259,6 +265,19 @@ def bench(
 
 def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(r) for r in text.split(",") if r.strip())
+
+
+def _bench_stages(data: Path, out: Path | None) -> None:
+    from palate.bench.report import write_report
+    from palate.bench.runner import prepare_data
+    from palate.bench.stages import stage_profile, stages_markdown
+
+    typer.echo(prepare_data(data))
+    report = stage_profile(data)
+    target = out or data / "reports" / "stages.json"
+    write_report(report, target)
+    typer.echo(stages_markdown(report))
+    typer.echo(f"report written to {target}")
 
 
 def _bench_curves(config: BenchConfig, rate: float, plots_dir: Path, out: Path | None) -> None:

@@ -65,3 +65,22 @@ def test_an_unknown_store_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--data", str(tmp_path), "--store", "disk"])
     assert result.exit_code != 0
     assert not (tmp_path / "catalog").exists()
+
+
+def test_stages_accounts_for_discovery_stage_by_stage(bench_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stages.json"
+    args = ["bench", "--data", str(bench_dir), "--stages", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(out.read_bytes())
+    stages = report["stages_us"]
+    for stage in ("deliverable_venues", "online_features", "learned", "top_k"):
+        assert stages[stage] > 0, stage
+    assert report["scorers"] == ["learned"]  # the promoted model ranked every request
+    # Stage times are wall-clock parts of the request's own CPU: they cannot add up to more
+    # than a generous multiple of it (GC, frequency changes), nor exceed the process total.
+    assert sum(stages.values()) < 3 * report["cpu_us_mean"]
+    assert 0 < report["cpu_us_p50"] <= report["cpu_us_p99"]
+    assert report["process_cpu_us_per_request"] >= 0.5 * report["cpu_us_mean"]
+    assert report["cpu_vs_kernel"] > 1  # the request does everything the kernel does, and more
+    assert "request ÷ kernel" in result.output
