@@ -114,3 +114,34 @@ def test_concat_keeps_first_occurrence_and_fills_missing_features() -> None:
     assert merged.positions.tolist() == [5, 7, 9]
     assert merged.feature("x").tolist() == [1.0, 2.0, 0.0]
     assert merged.feature("y").tolist() == [0.0, 0.0, 4.0]
+
+
+class KeepAll:
+    name = "keep_all"
+
+    def __init__(self, length_off_by: int = 0) -> None:
+        self.length_off_by = length_off_by
+        self.seen: list[Candidates] = []
+
+    def keep(self, query: Query, candidates: Candidates) -> BoolArray:
+        self.seen.append(candidates)
+        return np.ones(len(candidates) + self.length_off_by, dtype=np.bool_)
+
+
+def test_a_filter_that_removes_nothing_passes_the_same_candidates_on() -> None:
+    first, second = KeepAll(), KeepAll()
+    pipeline: Pipeline[Query] = Pipeline(
+        name="t", sources=[Fixed("a", [3, 1, 2])], filters=[first, second], scorers=[ByPosition()]
+    )
+    result = pipeline.run(Query(limit=5))
+    assert second.seen[0] is first.seen[0]  # no row index composed for an all-True mask
+    assert result.candidates.positions.tolist() == [3, 2, 1]
+    assert [(s.count_in, s.count_out) for s in result.trace.stages[1:3]] == [(3, 3), (3, 3)]
+
+
+def test_a_filter_mask_of_the_wrong_length_is_still_an_error() -> None:
+    pipeline: Pipeline[Query] = Pipeline(
+        name="t", sources=[Fixed("a", [3, 1, 2])], filters=[KeepAll(1)], scorers=[ByPosition()]
+    )
+    with pytest.raises(StageError, match="keep_all"):
+        pipeline.run(Query(limit=5))

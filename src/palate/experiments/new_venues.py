@@ -147,12 +147,13 @@ class NewVenueExploration:
     def _eligible(self, request: RankingRequest, candidates: Candidates, shown: int) -> IntArray:
         """New venues ranked below the top N but within the pool."""
         s = self.settings
-        onboarded = self.index.onboarded_day[candidates.positions]
-        recent = (onboarded != MISSING_DAY) & (onboarded >= epoch_day(request.when) - s.new_days)
-        unseen = candidates.feature("impressions") < s.min_impressions
-        rank = np.arange(len(candidates))
-        eligible: BoolArray = (recent | unseen) & (rank >= shown) & (rank < s.pool)
-        return np.flatnonzero(eligible).astype(np.int32)
+        window = slice(shown, s.pool)
+        onboarded = self.index.onboarded_day[candidates.positions[window]]
+        since = max(epoch_day(request.when) - s.new_days, MISSING_DAY + 1)  # no date: not recent
+        recent = onboarded >= since
+        unseen = candidates.feature("impressions")[window] < s.min_impressions
+        eligible: BoolArray = recent | unseen
+        return (np.flatnonzero(eligible) + shown).astype(np.int32)
 
     def _winners(
         self,

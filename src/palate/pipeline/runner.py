@@ -130,13 +130,13 @@ class Pipeline(Generic[Q]):
     def _apply_filter(
         self, trace: Trace, flt: Filter[Q], query: Q, candidates: Candidates
     ) -> Candidates:
-        return self._step(
-            trace,
-            flt.name,
-            "filter",
-            candidates,
-            lambda: candidates.take(flt.keep(query, candidates)),
-        )
+        def keep() -> Candidates:
+            mask = flt.keep(query, candidates)
+            # Most requests lose nothing to most filters: no row index to compose then.
+            unchanged = len(mask) == len(candidates) and bool(mask.all())
+            return candidates if unchanged else candidates.take(mask)
+
+        return self._step(trace, flt.name, "filter", candidates, keep)
 
     def _apply_hydrator(
         self, trace: Trace, hydrator: Hydrator[Q], query: Q, candidates: Candidates
