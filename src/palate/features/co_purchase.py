@@ -7,9 +7,11 @@ lines, capped at ``max_items_per_order`` items so that a huge basket cannot floo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from palate.features.base import Columns, Finish, ItemRequest
@@ -73,6 +75,8 @@ class CoPurchase:
 
     def write(self, events: EventFrame, batch: WriteBatch) -> None:
         """One count per order for each ordered pair of its distinct items."""
+        if events.order_lines.is_empty():
+            return  # most batches hold no order; skip the fixed cost of the query
         pairs = order_pairs(events.order_lines.lazy(), self.config.max_items_per_order)
         batch.add_to_map(
             self.spec,
@@ -94,12 +98,12 @@ class CoPurchase:
         ]
 
         def finish(results: ReadResults) -> Columns:
-            return {"co_purchase": summed([results[h] for h in handles], ids)}
+            return {"co_purchase": summed([results[h] for h in handles], request.keys())}
 
         return finish
 
 
-def summed(maps: list[MapValues], ids: list[str]) -> FloatArray:
+def summed(maps: list[MapValues], ids: Sequence[str] | npt.NDArray[np.str_]) -> FloatArray:
     """Per id, the sum of its values over several maps."""
     total = np.zeros(len(ids))
     for values in maps:

@@ -37,6 +37,7 @@ from palate.features.store import (
     WriteBatch,
 )
 from palate.features.store.reads import CounterValues
+from palate.pipeline.id_lookup import as_str_array
 
 NAME = "item_hour_popularity"
 HOURS = 24
@@ -104,6 +105,8 @@ class ItemHourPopularity:
 
     def write(self, events: EventFrame, batch: WriteBatch) -> None:
         """Each order line's quantity at its venue's local hour, whole-day and in the rhythm."""
+        if events.order_lines.is_empty():
+            return  # most batches hold no order; skip the fixed cost of the queries
         lines = events.order_lines.lazy()
         zones = events.attributes.timezones
         zone_of = pl.col("venue_id").replace_strict(
@@ -143,8 +146,9 @@ class ItemHourPopularity:
 
     def columns(self, results: ReadResults, planned: HourReads) -> Columns:
         """``item_pop_hour`` and ``item_hour_lift`` aligned with the planned item ids."""
-        in_hour, _ = results[planned.in_hour].lookup(planned.item_ids)
-        all_day, _ = results[planned.all_day].lookup(planned.item_ids)
+        keys = as_str_array(planned.item_ids)  # converted once for both lookups
+        in_hour, _ = results[planned.in_hour].lookup(keys)
+        all_day, _ = results[planned.all_day].lookup(keys)
         rhythm = results[planned.rhythm].values[0]
         return hour_columns(in_hour, all_day, rhythm, planned.hour, self.config)
 

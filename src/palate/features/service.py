@@ -162,8 +162,9 @@ class FeatureService:
         cart: Sequence[str] = (),
     ) -> Columns:
         """Every item column, aligned with ``item_ids``, from one store read."""
+        ids = _ids(item_ids)
         request = ItemRequest(
-            user_id, venue_id, _ids(item_ids), tuple(cart), epoch_seconds(now), now
+            user_id, venue_id, ids, tuple(cart), epoch_seconds(now), now, as_str_array(ids)
         )
         reads = ReadBatch()
         finishers = [f.plan_items(request, reads) for f in self.features.item_features]

@@ -69,7 +69,7 @@ def profile_columns(
     category_share = (
         np.bincount(columns.category.codes[past], weights=weights, minlength=n_categories) / total
     )
-    typical = float(np.average(np.log1p(columns.price[past]), weights=weights))
+    typical = float(np.log1p(columns.price[past]) @ weights) / total  # the weighted mean
     return {
         "tag_affinity": tagged.max(axis=1) if tagged.shape[1] else np.zeros(n),
         "menu_category_share": category_share[columns.category.codes[rows]],

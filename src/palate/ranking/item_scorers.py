@@ -14,6 +14,7 @@ import numpy as np
 
 from palate.catalog.item_query import ItemQuery
 from palate.pipeline.candidates import Candidates, FloatArray
+from palate.pipeline.id_lookup import is_member
 from palate.pipeline.trace import note
 from palate.ranking.item_embedding import ITEM_EMBEDDING_SCORE
 
@@ -105,7 +106,7 @@ def item_terms(
         terms["embedding_affinity"] = w.embedding_affinity * np.clip(embedding, 0.0, 1.0)
     if cart:
         codes = query.columns.category.codes
-        in_cart = np.isin(codes[candidates.positions], codes[query.cart_rows()])
+        in_cart = is_member(codes[candidates.positions], codes[query.cart_rows()])
         co_purchase = normalised(candidates.feature("co_purchase"), peaks["co_purchase"])
         terms["co_purchase"] = w.co_purchase * co_purchase
         terms["complement"] = w.complement * (~in_cart).astype(np.float64)

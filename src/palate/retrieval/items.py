@@ -6,6 +6,7 @@ import numpy as np
 
 from palate.catalog.item_query import ItemQuery
 from palate.pipeline.candidates import BoolArray, Candidates
+from palate.pipeline.id_lookup import is_member
 
 
 class VenueItems:
@@ -41,5 +42,5 @@ class NotInCart:
 
     def keep(self, query: ItemQuery, candidates: Candidates) -> BoolArray:
         """False for the cart's own items."""
-        result: BoolArray = ~np.isin(candidates.positions, query.cart_rows())
+        result: BoolArray = ~is_member(candidates.positions, query.cart_rows())
         return result

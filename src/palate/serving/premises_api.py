@@ -79,12 +79,12 @@ def ranked_items(columns: ItemColumns, candidates: Candidates) -> list[dict[str,
     sponsored = candidates.features.get(SPONSORED, np.zeros(len(rows))) > 0
     categories = np.asarray(columns.category.vocabulary, dtype=object)[columns.category.codes[rows]]
     return [
-        {"item_id": i, "category": c, "price": p, "score": round(float(s), 6), "sponsored": m}
+        {"item_id": i, "category": c, "price": p, "score": s, "sponsored": m}
         for i, c, p, s, m in zip(
             columns.item_ids[rows].tolist(),
             categories.tolist(),
             columns.price[rows].tolist(),
-            scores.tolist(),
+            np.round(scores, 6).tolist(),  # one ufunc, not a round() per item
             sponsored.tolist(),
             strict=True,
         )
