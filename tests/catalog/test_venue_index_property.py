@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from palate.catalog import VenueIndex
-from palate.catalog.opening import OpeningTable
+from palate.catalog.opening import OpeningTable, OpenNow
 from palate.domain import Catalog, Location, Venue, haversine_m
 from palate.domain.hours import MINUTES_PER_DAY, MINUTES_PER_WEEK
 from tests.catalog.builders import destination, random_catalog, random_hours
@@ -127,3 +127,44 @@ def test_index_tracks_status_changes_like_brute_force() -> None:
             set(index.deliverable(at, when).venue_ids.tolist())
             == brute_force(catalog, at, when).keys()
         )
+
+
+@pytest.mark.parametrize("city_ids", [("hel", "sto", "twin"), ("hel",)])
+def test_a_minute_asked_again_and_again_matches_brute_force(city_ids: tuple[str, ...]) -> None:
+    """Servers ask about one minute many times: the index then answers from the whole
+    catalog's opening mask, which must not hide a status change made meanwhile."""
+    catalog = random_catalog(11, n_venues=400, city_ids=city_ids)
+    index = VenueIndex.build(catalog)
+    rng = random.Random(11)
+    for _ in range(80):
+        _, when = random_query(rng, catalog)
+        for _ in range(8):  # the asked venues only, until the whole catalog's mask pays off
+            at, _ = random_query(rng, catalog)
+            venue = rng.choice(list(catalog.venues.values()))
+            status = rng.choice(list(type(venue.status)))
+            catalog.venues[venue.id] = replace(venue, status=status)
+            index.set_status(venue.id, status)
+            expected = brute_force(catalog, at, when)
+            result = index.deliverable(at, when)
+            assert set(result.venue_ids.tolist()) == expected.keys(), (at, when)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_open_now_answers_like_the_table_whichever_path_it_takes(seed: int) -> None:
+    rng = random.Random(seed)
+    hours = [random_hours(rng) for _ in range(60)]
+    table = OpeningTable.from_hours(hours)
+    zone_codes = np.array([rng.randrange(3) for _ in hours])
+    now = OpenNow(table, zone_codes)
+    minutes = [
+        np.array([rng.randrange(MINUTES_PER_WEEK) for _ in range(3)], dtype=np.int16)
+        for _ in range(30)
+    ]
+    for _ in range(300):
+        # mostly the current minute, sometimes a stray one, sometimes the minute moves on
+        by_zone = rng.choice(minutes[:2]) if rng.random() < 0.9 else rng.choice(minutes)
+        if rng.random() < 0.05:
+            minutes.insert(0, minutes.pop())
+        asked = np.array(sorted(rng.sample(range(len(hours)), rng.randrange(0, 30))), dtype=int)
+        expected = table.is_open(asked, by_zone.take(zone_codes.take(asked)))
+        assert now.is_open(asked, by_zone).tolist() == expected.tolist()

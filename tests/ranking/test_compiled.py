@@ -63,6 +63,25 @@ def test_compiled_scores_match_lightgbm(model_file, cache_dir):
     np.testing.assert_allclose(compiled.predict(probe), native.predict(probe), atol=TOLERANCE)
 
 
+def test_direct_calls_score_exactly_like_lleaves_own_predict(model_file, cache_dir):
+    compiled = compile_model(model_file, cache_dir)
+    lleaves_model = compiled._model
+    assert compiled._entry is not None  # the direct path is the one under test
+    rows = random_rows(5, 777)
+    expected = lleaves_model.predict(rows, n_jobs=1)
+    np.testing.assert_array_equal(compiled.predict(rows), expected)  # straight to the entry
+    # inputs the entry point cannot read as they are take lleaves' own converting path
+    np.testing.assert_array_equal(compiled.predict(np.asfortranarray(rows)), expected)
+    np.testing.assert_array_equal(compiled.predict(rows[::-1])[::-1], expected)
+    np.testing.assert_array_equal(
+        compiled.predict(rows.astype(np.float32)),
+        lleaves_model.predict(rows.astype(np.float32), n_jobs=1),
+    )
+    assert compiled.predict(rows[:0]).shape == (0,)
+    with pytest.raises(ValueError, match="dimension"):
+        compiled.predict(rows[:, :-1])
+
+
 def test_the_cached_object_is_reused_not_rebuilt(model_file, cache_dir):
     cache = cache_dir / cache_name()
     written = cache.stat().st_mtime_ns

@@ -81,15 +81,28 @@ class Discs:
         """Squared chord length between each venue and the point on the unit sphere."""
         lat_rad, lon_rad = math.radians(lat), math.radians(lon)
         cos_lat = math.cos(lat_rad)
-        dx = self.x.take(indices) - cos_lat * math.cos(lon_rad)
-        dy = self.y.take(indices) - cos_lat * math.sin(lon_rad)
-        dz = self.z.take(indices) - math.sin(lat_rad)
-        return np.asarray(dx * dx + dy * dy + dz * dz)
+        # In place: the same operations in the same order as dx*dx + dy*dy + dz*dz, fewer arrays.
+        dx = self.x.take(indices)
+        dx -= cos_lat * math.cos(lon_rad)
+        dx *= dx
+        dy = self.y.take(indices)
+        dy -= cos_lat * math.sin(lon_rad)
+        dy *= dy
+        dx += dy
+        dz = self.z.take(indices)
+        dz -= math.sin(lat_rad)
+        dz *= dz
+        dx += dz
+        return dx
 
     @staticmethod
     def metres(chord2: FloatArray) -> FloatArray:
         """Great-circle metres for squared unit chords."""
-        return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(chord2) / 2), dtype=np.float64)
+        metres = np.sqrt(chord2)
+        metres /= 2
+        np.arcsin(metres, out=metres)
+        metres *= 2 * EARTH_RADIUS_M
+        return metres
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from palate.catalog.columns import PAUSED_CODE, STATUS_CODE, Codes, MultiHot, VenueColumns
 from palate.catalog.geo_grid import Boxes, Discs, GeoGrid
-from palate.catalog.opening import OpeningTable, ZoneClock
+from palate.catalog.opening import OpeningTable, OpenNow, ZoneClock
 from palate.catalog.polygons import PolygonSet
 from palate.domain.catalog import Catalog
 from palate.domain.geo import Location
@@ -59,7 +59,7 @@ class _Snapshot:
     discs: Discs = field(repr=False)
     grid: GeoGrid = field(repr=False)
     polygons: PolygonSet = field(repr=False)
-    hours: OpeningTable = field(repr=False)
+    open_now: OpenNow = field(repr=False)
     clock: ZoneClock = field(repr=False)
 
     @classmethod
@@ -80,7 +80,9 @@ class _Snapshot:
             discs=Discs.of(columns.lat, columns.lon, columns.delivery_radius_m),
             grid=GeoGrid.build(boxes, cell_m, reference_lat),
             polygons=polygons,
-            hours=OpeningTable.from_hours([v.opening_hours for v in venues]),
+            open_now=OpenNow(
+                OpeningTable.from_hours([v.opening_hours for v in venues]), columns.timezone.codes
+            ),
             clock=ZoneClock.of(columns.timezone.vocabulary),
         )
 
@@ -88,26 +90,19 @@ class _Snapshot:
         lat, lon = location.lat, location.lon
         idx = self.grid.lookup(lat, lon)
         # Status and hours first: both are cheap gathers and drop about half the cell.
-        takes_orders = self.columns.status.take(idx) != PAUSED_CODE
-        idx = idx.compress(takes_orders & self.hours.is_open(idx, self._local_minutes(idx, when)))
+        keep = self.open_now.is_open(idx, self.clock.minutes(when))
+        keep &= self.columns.status.take(idx) != PAUSED_CODE
+        idx = idx.compress(keep)
         chord2 = self.discs.chord2(idx, lat, lon)
         inside = chord2 <= self.discs.chord2_max.take(idx)
         polygon = self.columns.has_polygon.take(idx)
         if polygon.any():
             inside[polygon] = self.polygons.contains(idx.compress(polygon), lat, lon)
-        hits = np.flatnonzero(inside)
         return Candidates(
-            idx.take(hits).astype(np.int32), self.discs.metres(chord2.take(hits)), self.columns
+            idx.compress(inside).astype(np.int32),
+            self.discs.metres(chord2.compress(inside)),
+            self.columns,
         )
-
-    def _local_minutes(
-        self, idx: npt.NDArray[np.intp], when: datetime
-    ) -> int | npt.NDArray[np.int16]:
-        """Each candidate's local minute of the week; one shared int when there is one zone."""
-        by_zone = self.clock.minutes(when)
-        if len(by_zone) == 1:
-            return int(by_zone[0])
-        return by_zone.take(self.columns.timezone.codes.take(idx))
 
 
 def default_cell_m(radius_m: npt.NDArray[np.float64]) -> float:

@@ -48,6 +48,7 @@ class ZoneClock:
 
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +155,59 @@ class OpeningTable:
         for starts, ends in zip(self.starts, self.ends, strict=True):
             is_open |= (starts.take(rows) <= at) & (at < ends.take(rows))
         return is_open
+
+
+class OpenNow:
+    """Opening checks that answer for the whole catalog once per local minute, then gather.
+
+    A server asks about the same minute request after request: once the venues checked for
+    a minute add up to the catalog, every venue is checked once and each later query for
+    that minute is one gather. Until then only the asked venues are checked, so a minute
+    asked rarely (a replay stepping through time) costs at most twice what it did, and a
+    stray other minute (a scheduled order) leaves the current minute's answer in place.
+    Racing threads at worst both compute the same answer.
+
+    >>> now = OpenNow(OpeningTable.from_hours([WeeklyHours.daily("18:00", "02:00")] * 2),
+    ...               np.array([0, 1]))
+    >>> [now.is_open(np.array([1]), np.array([90, 150], np.int16)).tolist() for _ in "abc"]
+    [[False], [False], [False]]
+    >>> now.is_open(np.array([0, 1]), np.array([90, 150], np.int16)).tolist()
+    [True, False]
+    """
+
+    __slots__ = ("_answer", "_asked", "_table", "_zone_codes")
+
+    def __init__(self, table: OpeningTable, zone_codes: npt.NDArray[np.integer]) -> None:
+        self._table = table
+        self._zone_codes = zone_codes  # each venue's index into the clock's zones
+        # Tuples swapped whole, so a reader never sees half of one.
+        self._asked: tuple[bytes, int] = (b"", 0)  # the last minute asked, venues checked
+        self._answer: tuple[bytes, BoolArray] | None = None  # a minute and every venue's answer
+
+    def is_open(
+        self, indices: npt.NDArray[np.integer], by_zone: npt.NDArray[np.int16]
+    ) -> BoolArray:
+        """Whether venue ``indices[k]`` is open, ``by_zone`` being each zone's minute of week."""
+        key = by_zone.tobytes()
+        answer = self._answer
+        if answer is not None and answer[0] == key:
+            return answer[1].take(indices)
+        asked, checked = self._asked
+        checked = len(indices) + (checked if asked == key else 0)
+        if checked < len(self._zone_codes):
+            self._asked = (key, checked)
+            return self._table.is_open(indices, self._minutes(by_zone, indices))
+        everyone = self._table.is_open(
+            np.arange(len(self._zone_codes)), self._minutes(by_zone, None)
+        )
+        self._answer = (key, everyone)
+        return everyone.take(indices)
+
+    def _minutes(
+        self, by_zone: npt.NDArray[np.int16], indices: npt.NDArray[np.integer] | None
+    ) -> int | npt.NDArray[np.int16]:
+        """Each venue's local minute of the week; one shared int when there is one zone."""
+        if len(by_zone) == 1:
+            return int(by_zone[0])
+        codes = self._zone_codes if indices is None else self._zone_codes.take(indices)
+        return by_zone.take(codes)

@@ -100,8 +100,16 @@ def rows_of(vocabulary: StrArray, ids: npt.ArrayLike) -> Rows:
 
 
 def user_row(factors: Factorisation, user_id: str) -> int:
-    """The customer's row in ``factors.user_factors``, ``-1`` for a customer unseen in training."""
-    return int(rows_of(factors.user_ids, [user_id])[0])
+    """The customer's row in ``factors.user_factors``, ``-1`` for a customer unseen in training.
+
+    >>> f = VenueFactors(np.array(["a", "c"]), np.array([]), np.ones((2, 1), np.float32),
+    ...                  np.ones((0, 1), np.float32))
+    >>> [user_row(f, u) for u in ("a", "b", "c", "d", "cc")]
+    [0, -1, 1, -1, -1]
+    """
+    ids = factors.user_ids
+    found = int(np.searchsorted(ids, user_id))  # a scalar search: no query array to build
+    return found if found < len(ids) and ids[found] == user_id else -1
 
 
 def nearest(factors: Factorisation | None, user_id: str, rows: Rows) -> IntArray | None:
@@ -142,8 +150,9 @@ def affinity(factors: Factorisation | None, user_id: str, rows: Rows) -> FloatAr
     row = user_row(factors, user_id)
     if row < 0:
         return out
-    known = rows >= 0
-    out[known] = factors.entity_factors[rows[known]] @ factors.user_factors[row]
+    known = np.flatnonzero(rows >= 0)
+    # take gathers the same rows as fancy indexing, faster; the product is the same call
+    out[known] = factors.entity_factors.take(rows.take(known), axis=0) @ factors.user_factors[row]
     return out
 
 
@@ -162,7 +171,7 @@ class EmbeddingAffinity:
         factors = self.factors()  # once: a swap mid-request must not mix two factorisations
         if factors is None:
             return {"emb_score": np.zeros(len(candidates), dtype=np.float64)}
-        rows = self._catalog_rows(factors)[candidates.positions]
+        rows = self._catalog_rows(factors).take(candidates.positions)
         return {"emb_score": affinity(factors, request.user_id, rows)}
 
     def _catalog_rows(self, factors: Factorisation) -> Rows:

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from palate.catalog.columns import VenueColumns
 from palate.catalog.index import VenueIndex
 from palate.catalog.opening import minute_of_week
 from palate.domain.requests import RankingRequest
@@ -41,22 +42,37 @@ class RequestContext:
 
     def __init__(self, index: VenueIndex) -> None:
         self.index = index
+        self._resolved: tuple[tuple[str, ...], tuple[ZoneInfo, ...]] | None = None
 
     def hydrate(self, request: RankingRequest, candidates: Candidates) -> dict[str, FloatArray]:
         """Columns named in :data:`CONTEXT_FEATURES`."""
         columns = self.index.columns
-        zones = columns.timezone.vocabulary
         minutes = np.array(
-            [minute_of_week(request.when, ZoneInfo(str(zone))) for zone in zones], dtype=np.int64
+            [minute_of_week(request.when, zone) for zone in self._zones(columns)], dtype=np.int64
         )
-        local = minutes[columns.timezone.codes[candidates.positions]]
-        weekday = (local // 1440).astype(np.float64)
-        eta = candidates.feature("prep_time_min") + (
-            candidates.feature("distance_m") / 1000.0 / COURIER_KM_PER_MIN
-        )
+        # Each zone's hour, weekday and weekend flag, then one gather (or fill) for all three.
+        weekday = minutes // 1440
+        by_zone = np.array([(minutes % 1440) // 60, weekday, weekday >= 5], dtype=np.float64)
+        if len(minutes) == 1:
+            local = np.repeat(by_zone, len(candidates), axis=1)
+        else:
+            local = by_zone.take(columns.timezone.codes.take(candidates.positions), axis=1)
+        eta = candidates.feature("distance_m") / 1000.0
+        eta /= COURIER_KM_PER_MIN
+        eta += candidates.feature("prep_time_min")  # prep + travel, as the same floats
         return {
             "eta_min": eta,
-            "local_hour": ((local % 1440) // 60).astype(np.float64),
-            "local_weekday": weekday,
-            "is_weekend": (weekday >= 5).astype(np.float64),
+            "local_hour": local[0],
+            "local_weekday": local[1],
+            "is_weekend": local[2],
         }
+
+    def _zones(self, columns: VenueColumns) -> tuple[ZoneInfo, ...]:
+        """The zones of ``columns``' timezone codes, resolved once per vocabulary."""
+        vocabulary = columns.timezone.vocabulary
+        cached = self._resolved
+        if cached is not None and cached[0] is vocabulary:
+            return cached[1]
+        zones = tuple(ZoneInfo(str(zone)) for zone in vocabulary)
+        self._resolved = (vocabulary, zones)  # one tuple: readers see old or new, never half
+        return zones

@@ -136,14 +136,19 @@ def feature_matrix(
     >>> feature_matrix(c, ["b", "a"], np.array([2, 0])).tolist()
     [[0.0, 3.0], [0.0, 1.0]]
     """
-    missing = [name for name in features if name not in candidates.features]
-    if missing:
-        raise MissingFeaturesError(missing)
+    columns = candidates.features
     n_rows = len(candidates) if rows is None else len(rows)
     matrix = np.empty((n_rows, len(features)), dtype=np.float64)
+    missing: list[str] = []
     for j, name in enumerate(features):  # one pass per feature column, never per candidate
-        column = candidates.features[name]
+        try:
+            column = columns[name]
+        except KeyError:
+            missing.append(name)
+            continue
         matrix[:, j] = column if rows is None else column[rows]
+    if missing:
+        raise MissingFeaturesError(missing)
     return matrix
 
 
