@@ -152,6 +152,8 @@ class IngestSettings(Section):
     dedupe_window_s: float = Field(default=604_800.0, gt=0)
     dedupe_max_ids: int = Field(default=2_000_000, ge=1)
     pending_ttl_s: float = Field(default=60.0, gt=0)
+    apply_interval_s: float = Field(default=0.1, ge=0)
+    read_your_writes: bool = True
 
 
 class RedisSettings(Section):

@@ -76,8 +76,12 @@ def mixed(count: int, prefix: str = "") -> list[dict[str, Any]]:
     return [makers[i % 4](f"{prefix}{uuid.uuid4().hex}") for i in range(count)]
 
 
-def post(client: httpx.Client, events: list[dict[str, Any]]) -> dict[str, Any]:
-    reply = client.post("/v1/events", content=orjson.dumps({"events": events}))
+def post(
+    client: httpx.Client, events: list[dict[str, Any]], wait_applied: bool = False
+) -> dict[str, Any]:
+    """``wait_applied``: reply only once the features have the events, whatever the settings."""
+    path = "/v1/events?wait_applied=true" if wait_applied else "/v1/events"
+    reply = client.post(path, content=orjson.dumps({"events": events}))
     assert reply.status_code == 200, reply.text
     body: dict[str, Any] = reply.json()
     return body

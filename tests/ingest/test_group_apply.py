@@ -1,8 +1,10 @@
-"""Concurrent single-event batches are applied in groups, each exactly once, before replying."""
+"""Accepted batches are applied in groups, each exactly once: waiting callers, the interval."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 
 import pyarrow as pa
 import pytest
@@ -56,3 +58,70 @@ def test_an_apply_error_reaches_its_caller_and_leaves_the_applier_usable() -> No
         group.apply(pa.table({"x": [1]}))
     group.apply(pa.table({"x": [2, 3]}))  # would block forever if the lock were still held
     assert calls == [1, 2]
+
+
+def _applied_rows(applied: list[int]) -> Callable[[pa.Table], None]:
+    def apply(table: pa.Table) -> None:
+        applied.extend(table.column("x").to_pylist())
+
+    return apply
+
+
+def test_a_lone_batch_goes_at_once_and_later_ones_wait_for_the_interval_as_one_group() -> None:
+    applied: list[int] = []
+    group = GroupApplier(_applied_rows(applied), interval_s=3600.0)
+    group.start()
+    first = group.submit(pa.table({"x": [0]}))
+    waiter = threading.Thread(target=group.wait, args=(first,))
+    waiter.start()
+    waiter.join(5)
+    assert not waiter.is_alive(), "a batch after a quiet spell is applied without waiting"
+    for x in range(1, 6):
+        group.submit(pa.table({"x": [x]}))
+    assert group.pending == 5, "the interval holds them back"
+    assert applied == [0]
+    group.stop()  # applies what is queued before returning
+    assert applied == list(range(6))
+    assert group.groups == 2
+    assert group.pending == 0
+
+
+def test_an_awaited_ticket_resolves_once_its_group_is_applied() -> None:
+    applied: list[int] = []
+    group = GroupApplier(_applied_rows(applied), interval_s=3600.0)
+    group.start()
+
+    async def scenario() -> None:
+        await group.applied(group.submit(pa.table({"x": [1]})))
+        assert applied == [1]
+        held = asyncio.ensure_future(group.applied(group.submit(pa.table({"x": [2]}))))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not held.done(), "waiting for the interval"
+        await asyncio.to_thread(group.stop)
+        await asyncio.wait_for(held, 5)
+        assert applied == [1, 2]
+
+    asyncio.run(scenario())
+
+
+def test_without_the_thread_a_submitted_batch_is_applied_before_submit_returns() -> None:
+    applied: list[int] = []
+    group = GroupApplier(_applied_rows(applied), interval_s=0.0)
+    group.submit(pa.table({"x": [7]}))
+    assert applied == [7]
+
+
+def test_apply_is_not_paced_so_the_stream_worker_and_the_replay_do_not_crawl() -> None:
+    applied: list[int] = []
+    group = GroupApplier(_applied_rows(applied), interval_s=3600.0)
+
+    def one_at_a_time() -> None:
+        for x in range(3):
+            group.apply(pa.table({"x": [x]}))
+
+    worker = threading.Thread(target=one_at_a_time)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "each apply went at once despite the interval"
+    assert applied == [0, 1, 2]

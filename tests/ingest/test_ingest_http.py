@@ -244,7 +244,7 @@ def test_unknown_venues_are_accepted_and_counted(client: httpx.Client, module_da
         click(),  # an item click names no venue
         impression(entity_kind="item", entity_id="i-unknown"),
     ]
-    reply = post(client, events)
+    reply = post(client, events, wait_applied=True)  # counted as they are applied
     assert reply["accepted"] == 5
     text = client.get("/metrics").text
     assert metric(text, "palate_events_unknown_venue_total") == before + 2
@@ -253,7 +253,7 @@ def test_unknown_venues_are_accepted_and_counted(client: httpx.Client, module_da
 
 def test_stats_count_outcomes(client: httpx.Client) -> None:
     before = client.get("/v1/events/stats").json()
-    post(client, [click(), click(ts="bad")])
+    post(client, [click(), click(ts="bad")], wait_applied=True)
     after = client.get("/v1/events/stats").json()
     assert after["mode"] == "memory"
     assert after["accepted"] == before["accepted"] + 1

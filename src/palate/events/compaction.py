@@ -129,7 +129,11 @@ class LaneCompactor:
         lo, hi = segments[0], segments[-1]
         self._save(Manifest(self.manifest.compacted_through, (lo, hi)))
         batches, in_log = self._batches_of(segments, backlog)
-        events = pa.concat_tables([b.table for b in batches]) if batches else _EMPTY
+        # One chunk: kernels and the Parquet writer pay per chunk, and a busy interval of
+        # single-event requests leaves thousands of one-row batches.
+        events = (
+            pa.concat_tables([b.table for b in batches]).combine_chunks() if batches else _EMPTY
+        )
         appended = self.log.append(events.filter(pa.array(~in_log)))
         # Every id, also those a crashed compaction had logged: its journal write was lost.
         received = np.repeat([b.received_ns for b in batches], [b.table.num_rows for b in batches])

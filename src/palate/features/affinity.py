@@ -57,10 +57,12 @@ class TagAffinity:
     def write(self, events: EventFrame, batch: WriteBatch) -> None:
         """Weight per order (and click) spread over the venue's tags."""
         c = self.config
-        funnel = events.venue_funnel.lazy()
         weight = pl.when(pl.col("stage") == 2).then(c.order_weight).otherwise(c.click_weight)
         stages = [2, 1] if c.click_weight > 0 else [2]  # orders, and clicks when they count
-        acts = funnel.filter(pl.col("stage").is_in(stages))
+        acted = events.venue_funnel.filter(pl.col("stage").is_in(stages))
+        if acted.is_empty():
+            return  # impressions only: skip the fixed cost of the join
+        acts = acted.lazy()
         tagged = acts.join(events.attributes.tags(c.tags).long.lazy(), on="venue_id", how="inner")
         batch.add_to_map(
             self.spec,

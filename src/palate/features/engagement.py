@@ -69,6 +69,8 @@ class VenueEngagement:
 
     def write(self, events: EventFrame, batch: WriteBatch) -> None:
         """Impressions and clicks of venues, and orders, each in its slot."""
+        if events.venue_funnel.is_empty():
+            return
         batch.add_to_counter(
             self.spec,
             events.venue_funnel.lazy().select(

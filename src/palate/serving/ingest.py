@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -104,6 +104,15 @@ def _ingestor(request: Request) -> Ingestor:
 
 
 IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
+WaitApplied = Annotated[
+    bool | None,
+    Query(
+        description=(
+            "Reply only once the accepted events are applied to the features (memory mode); "
+            "default `ingest.read_your_writes`"
+        )
+    ),
+]
 
 
 class _BodyTooLargeError(Exception):
@@ -157,10 +166,14 @@ def _events_of(payload: object) -> list[object] | Response:
     openapi_extra=_REQUEST_DOC,
     summary="Ingest a batch of behaviour events",
 )
-async def post_events(request: Request, settings: SettingsDep, ingestor: IngestorDep) -> Response:
+async def post_events(
+    request: Request, settings: SettingsDep, ingestor: IngestorDep, wait_applied: WaitApplied = None
+) -> Response:
     """Validate each event on its own; accepted events are durable before this replies.
 
-    Sending a batch again is safe: events already accepted come back ``duplicate``.
+    Sending a batch again is safe: events already accepted come back ``duplicate``. Accepted
+    events reach the features before the reply when ``wait_applied`` (default
+    ``ingest.read_your_writes``) holds, otherwise within ``ingest.apply_interval_s`` after it.
     """
     limits = settings.ingest
     try:
@@ -180,9 +193,12 @@ async def post_events(request: Request, settings: SettingsDep, ingestor: Ingesto
         message = f"{len(events)} events; at most {limits.max_batch} per request (ingest.max_batch)"
         return _error(413, message, "events")
     try:
-        report = await run_in_threadpool(ingestor.ingest, events)
+        # Durable in a worker thread; the wait for the features below holds no thread.
+        report = await run_in_threadpool(ingestor.ingest, events, False)
     except IngestUnavailableError as error:
         return _error(503, str(error))
+    if ingestor.read_your_writes if wait_applied is None else wait_applied:
+        await ingestor.applied(report)
     return _json(report.as_dict())
 
 

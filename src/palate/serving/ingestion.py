@@ -3,8 +3,10 @@
 Per batch: every event is validated on its own; repeats within the batch and event ids the
 dedupe store has seen are ``duplicate``; the new ones are claimed, fsynced into the WAL as
 one record, committed as seen, and only then acknowledged ``accepted``. Without Redis the
-``on_accepted`` callbacks run before the reply, so the next ranking sees the events; with
-Redis the batch is published to the event stream and the consumer group applies it.
+``on_accepted`` callbacks run on groups of batches (:mod:`group_apply`): before the reply
+when ``ingest.read_your_writes`` is set, so the next ranking sees the events, otherwise
+within ``ingest.apply_interval_s`` plus one apply. With Redis the batch is published to the
+event stream and the consumer group applies it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import redis
-from starlette.concurrency import run_in_threadpool
 
 from palate.catalog.positions import venue_positions
 from palate.events.batches import EventBatch
@@ -60,6 +60,7 @@ class IngestReport:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    apply_ticket: int = 0  # memory mode: pass to :meth:`Ingestor.applied`; 0 when nothing to wait
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON body of the reply."""
@@ -97,6 +98,8 @@ class Ingestor:
         stream: EventStream | None = None,
         claim_idle_s: float = 30.0,
         dedupe_max_ids: int = 2_000_000,
+        apply_interval_s: float = 0.0,
+        read_your_writes: bool = True,
     ) -> None:
         self.durable = durable
         self.dedupe = dedupe
@@ -105,12 +108,13 @@ class Ingestor:
         self.metrics = metrics or Metrics()
         self.stream = stream
         self.dedupe_max_ids = dedupe_max_ids
+        self.read_your_writes = read_your_writes
         self.worker = None if stream is None else StreamWorker(stream, self._apply, claim_idle_s)
         self.counts = dict.fromkeys(
             ("accepted", "duplicates", "rejected", "applied", "unknown_venue"), 0
         )
         self._count_lock = threading.Lock()
-        self._group = GroupApplier(self._apply_now)
+        self._group = GroupApplier(self._apply_now, apply_interval_s)
         self._unpublished: dict[bytes, tuple[int, EventBatch]] = {}
         self._unpublished_lock = threading.Lock()
 
@@ -125,6 +129,8 @@ class Ingestor:
             ids = seen.column("event_id").to_pylist()
             self.dedupe.commit(ids, seen.column("seen_ns").to_numpy())
         self.durable.start(hold=self._hold, tick=self.retry_publish)
+        if self.stream is None:
+            self._group.start()
         if self.worker is not None:
             self.worker.start()
 
@@ -132,6 +138,7 @@ class Ingestor:
         """Stop consuming, publish what can be, compact, and release the WAL lane."""
         if self.worker is not None:
             self.worker.stop()
+        self._group.stop()  # what was accepted reaches the features before we go
         try:
             self.retry_publish()
         except redis.RedisError:
@@ -160,21 +167,32 @@ class Ingestor:
 
     # -- the hot path ----------------------------------------------------------------------------
 
-    def ingest(self, raw_events: Sequence[object]) -> IngestReport:
-        """Validate, deduplicate, persist and apply one batch; raises IngestUnavailableError."""
+    def ingest(self, raw_events: Sequence[object], wait: bool | None = None) -> IngestReport:
+        """Validate, deduplicate, persist and queue one batch; raises IngestUnavailableError.
+
+        ``wait`` (default ``read_your_writes``; memory mode): return once it is applied too.
+        """
         checked = check_events(raw_events)
         results: list[dict[str, Any]] = [{}] * len(raw_events)
         for position, errors in checked.errors.items():
             results[position] = {"event_id": _raw_id(raw_events[position]), **_reject(errors)}
         token = uuid.uuid4().hex
         fresh_rows, fresh_positions = self._claim(checked.rows, checked.positions, results, token)
+        ticket = 0
         if fresh_rows:
             table = rows_to_table(fresh_rows)
-            self._persist(EventBatch(table), [row["event_id"] for row in fresh_rows], token)
-            self._count_unknown_venues(table)
+            ids = [row["event_id"] for row in fresh_rows]
+            ticket = self._persist(EventBatch(table), ids, token)
         for position, row in zip(fresh_positions, fresh_rows, strict=True):
             results[position] = {"event_id": row["event_id"], "status": ACCEPTED}
-        return self._report(results)
+        if ticket and (self.read_your_writes if wait is None else wait):
+            self._group.wait(ticket)
+        return self._report(results, ticket)
+
+    async def applied(self, report: IngestReport) -> None:
+        """Return once the report's accepted events are applied, holding no thread meanwhile."""
+        if report.apply_ticket:
+            await self._group.applied(report.apply_ticket)
 
     def _claim(
         self,
@@ -210,8 +228,8 @@ class Ingestor:
                 }
         return fresh_rows, fresh_positions
 
-    def _persist(self, batch: EventBatch, event_ids: list[str], token: str) -> None:
-        """Fsync, commit the ids as seen, then apply (memory) or publish (Redis)."""
+    def _persist(self, batch: EventBatch, event_ids: list[str], token: str) -> int:
+        """Fsync, commit the ids as seen, then queue (memory: its apply ticket) or publish (0)."""
         payload = batch.to_bytes()
         try:
             segment = self.durable.append(payload)
@@ -225,17 +243,17 @@ class Ingestor:
             # (pending_ttl_s) could be accepted twice.
             log.exception("could not commit event ids as seen")
         if self.stream is None:
-            self._apply(batch)
-            return
+            return self._group.submit(batch.table)
         try:
             self.stream.publish(batch, payload)
         except redis.RedisError:
             log.exception("event stream unavailable; the batch will be published later")
             with self._unpublished_lock:
                 self._unpublished[batch.batch_id] = (segment, batch)
+        return 0
 
     def _apply(self, batch: EventBatch) -> None:
-        """Run the callbacks on the batch, grouped with concurrent ones (see :mod:`group_apply`)."""
+        """Run the callbacks on the batch, grouped with others (see :mod:`group_apply`)."""
         if batch.table.num_rows:
             self._group.apply(batch.table)
 
@@ -250,6 +268,12 @@ class Ingestor:
         self.metrics.events_applied.labels(path).inc(table.num_rows)
         with self._count_lock:
             self.counts["applied"] += table.num_rows
+        # Counted per group rather than per request: the lookup has a fixed cost too.
+        self._count_unknown_venues(table)
+
+    def wait_applied(self) -> None:
+        """Return once every batch accepted so far (memory mode) is applied to the features."""
+        self._group.wait()
 
     def _count_unknown_venues(self, table: pa.Table) -> None:
         if self.known_venue is None:
@@ -263,13 +287,14 @@ class Ingestor:
             with self._count_lock:
                 self.counts["unknown_venue"] += unknown
 
-    def _report(self, results: list[dict[str, Any]]) -> IngestReport:
+    def _report(self, results: list[dict[str, Any]], ticket: int) -> IngestReport:
         statuses = [result["status"] for result in results]
         report = IngestReport(
             results=results,
             accepted=statuses.count(ACCEPTED),
             duplicates=statuses.count(DUPLICATE),
             rejected=statuses.count(REJECTED),
+            apply_ticket=ticket,
         )
         outcomes = {
             ACCEPTED: report.accepted,
@@ -313,6 +338,7 @@ class Ingestor:
             "replayed": self.durable.replayed_events,
             "compacted": self.durable.compacted_events,
             "unpublished_batches": len(self._unpublished),
+            "pending_apply_batches": self._group.pending,
         }
         if self.stream is not None and self.worker is not None:
             try:
@@ -369,18 +395,6 @@ def build_ingestor(
         stream=stream,
         claim_idle_s=shared.claim_idle_s,
         dedupe_max_ids=ingest.dedupe_max_ids,
+        apply_interval_s=ingest.apply_interval_s,
+        read_your_writes=ingest.read_your_writes,
     )
-
-
-def ingest_lifespan(ingestor: Ingestor) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """A FastAPI ``lifespan``: recover and start the ingestor before serving, stop it after."""
-
-    @asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[None]:
-        await run_in_threadpool(ingestor.start)
-        try:
-            yield
-        finally:
-            await run_in_threadpool(ingestor.stop)
-
-    return lifespan
