@@ -36,6 +36,7 @@ class ServerSettings(Section):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     access_log: bool = False
+    gil_switch_interval_ms: float = Field(default=0.5, gt=0)
 
 
 class DataSettings(Section):

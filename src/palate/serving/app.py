@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -129,6 +130,9 @@ def serving_lifespan(
         # over them were the p99 spikes (tens of ms) under load.
         gc.collect()
         gc.freeze()
+        # Background threads (frame rebuilds, ingestion) hold the GIL up to this long before
+        # a request waiting on it runs; Python's 5 ms default showed up in the p99.
+        sys.setswitchinterval(settings.server.gil_switch_interval_ms / 1_000)
         try:
             yield
         finally:
