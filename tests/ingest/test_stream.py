@@ -133,3 +133,87 @@ def test_two_replicas_share_dedupe_and_apply_each_event_once(
     ids = logged_ids(data_dir / "events")
     assert len(ids) - logged_before == total
     assert len(set(ids)) == len(ids)
+
+
+def test_the_entries_of_one_read_are_applied_as_one_group(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
+    stream.ensure_group()
+    batches = [_batch(3) for _ in range(4)]
+    for batch in batches:
+        stream.publish(batch)
+    one_by_one: list[bytes] = []
+    groups: list[list[bytes]] = []
+    worker = StreamWorker(
+        stream,
+        lambda b: one_by_one.append(b.batch_id),
+        claim_idle_s=30.0,
+        block_ms=100,
+        apply_many=lambda group: groups.append([b.batch_id for b in group]),
+    )
+    worker.start()
+    try:
+        _wait_for(lambda: worker.applied_batches == 4)
+        assert groups == [[b.batch_id for b in batches]]  # one read, one group, in order
+        assert one_by_one == []
+        assert worker.applied_events == 12
+        _wait_for(lambda: _pending(redis_client, stream) == 0)
+    finally:
+        worker.stop()
+
+
+def test_a_failed_group_is_applied_one_batch_at_a_time(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
+    stream.ensure_group()
+    batches = [_batch(2) for _ in range(3)]
+    for batch in batches:
+        stream.publish(batch)
+    one_by_one: list[bytes] = []
+
+    def broken_group(group: Any) -> None:
+        raise ValueError("schemas differ")
+
+    worker = StreamWorker(
+        stream,
+        lambda b: one_by_one.append(b.batch_id),
+        claim_idle_s=30.0,
+        block_ms=100,
+        apply_many=broken_group,
+    )
+    worker.start()
+    try:
+        _wait_for(lambda: worker.applied_batches == 3)
+        assert one_by_one == [b.batch_id for b in batches]
+        assert worker.failures == 0
+        _wait_for(lambda: _pending(redis_client, stream) == 0)
+    finally:
+        worker.stop()
+
+
+def test_after_a_short_read_the_worker_waits_for_a_group_to_gather(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
+    stream.ensure_group()
+    groups: list[int] = []
+    worker = StreamWorker(
+        stream,
+        lambda b: groups.append(1),
+        claim_idle_s=30.0,
+        block_ms=100,
+        apply_many=lambda group: groups.append(len(group)),
+        pace_s=0.5,
+    )
+    worker.start()
+    try:
+        stream.publish(_batch(1))
+        _wait_for(lambda: worker.applied_batches == 1)
+        for _ in range(3):  # within the pause that follows the one-entry read
+            stream.publish(_batch(1))
+        _wait_for(lambda: worker.applied_batches == 4)
+        assert groups == [1, 3]
+    finally:
+        worker.stop()

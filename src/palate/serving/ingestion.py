@@ -109,7 +109,17 @@ class Ingestor:
         self.stream = stream
         self.dedupe_max_ids = dedupe_max_ids
         self.read_your_writes = read_your_writes
-        self.worker = None if stream is None else StreamWorker(stream, self._apply, claim_idle_s)
+        self.worker = (
+            None
+            if stream is None
+            else StreamWorker(
+                stream,
+                self._apply,
+                claim_idle_s,
+                apply_many=self._apply_many,
+                pace_s=apply_interval_s,
+            )
+        )
         self.counts = dict.fromkeys(
             ("accepted", "duplicates", "rejected", "applied", "unknown_venue"), 0
         )
@@ -256,6 +266,12 @@ class Ingestor:
         """Run the callbacks on the batch, grouped with others (see :mod:`group_apply`)."""
         if batch.table.num_rows:
             self._group.apply(batch.table)
+
+    def _apply_many(self, batches: Sequence[EventBatch]) -> None:
+        """Several streamed batches as one group (callback errors are logged, not raised)."""
+        tables = [batch.table for batch in batches if batch.table.num_rows]
+        if tables:
+            self._group.apply(pa.concat_tables(tables))
 
     def _apply_now(self, table: pa.Table) -> None:
         """The callbacks, one group at a time (they need not be thread-safe)."""

@@ -5,7 +5,10 @@ Every server process publishes the batches it accepts (one entry per batch, the 
 exactly one worker of the fleet (``XREADGROUP``), acknowledged only once applied (``XACK``),
 and entries a dead worker had read but not acknowledged are claimed by a live one after
 ``claim_idle_s`` (``XAUTOCLAIM``). So shared state (the Redis feature store) learns about
-an event whichever replica accepted it.
+an event whichever replica accepted it. The entries of one read are applied as one group when
+the worker is given a group applier: a feature write costs mostly the same for one event as
+for hundreds, so a busy stream is applied in few writes. After a read that did not fill up the
+worker waits ``pace_s`` (``[ingest] apply_interval_s``) so that the next read holds a group.
 
 Keys share the hash tag ``{events}`` so that the stream and its publish markers live in
 one cluster slot and are written in one ``MULTI``.
@@ -33,6 +36,8 @@ PAYLOAD_FIELD = b"b"
 # which batches of its uncompacted WAL tail reached the stream before the crash.
 MARKER_TTL_S = 6 * 3600
 Apply = Callable[[EventBatch], None]
+# Applies several batches as one, all or nothing (it raises before applying any, or not at all).
+ApplyMany = Callable[[Sequence[EventBatch]], None]
 
 
 def consumer_name() -> str:
@@ -108,9 +113,13 @@ class StreamWorker:
         consumer: str | None = None,
         block_ms: int = 500,
         count: int = 32,
+        apply_many: ApplyMany | None = None,
+        pace_s: float = 0.0,
     ) -> None:
         self.stream = stream
         self.apply = apply
+        self.apply_many = apply_many
+        self.pace_s = pace_s  # after a read that was not full, wait this long before the next
         self.claim_idle_ms = max(1, int(claim_idle_s * 1000))
         self.consumer = consumer or consumer_name()
         self.block_ms = block_ms
@@ -141,7 +150,8 @@ class StreamWorker:
                 if time.monotonic() >= next_claim:
                     self.claim_stale()
                     next_claim = time.monotonic() + self.claim_idle_ms / 2000
-                self.poll()
+                if 0 < self.poll() < self.count:  # not a full read: let the next one fill
+                    self._stop.wait(self.pace_s)
             except redis.RedisError:
                 log.exception("event stream unavailable; retrying")
                 self._stop.wait(1.0)
@@ -177,17 +187,49 @@ class StreamWorker:
                 return handled
 
     def _handle(self, entries: Sequence[Any]) -> int:
-        done = []
+        done: list[Any] = []
+        decoded: list[tuple[Any, EventBatch]] = []
         for entry_id, fields in entries:
-            if fields is None:
-                done.append(entry_id)  # trimmed before anyone applied it; nothing to do
-                continue
-            try:
-                batch = EventBatch.from_bytes(fields[PAYLOAD_FIELD])
-            except (KeyError, ValueError):
-                log.exception("dropping an undecodable stream entry", extra={"entry": entry_id})
-                done.append(entry_id)
-                continue
+            batch = self._decode(entry_id, fields)
+            if batch is None:
+                done.append(entry_id)  # trimmed before anyone applied it, or undecodable
+            else:
+                decoded.append((entry_id, batch))
+        if self._apply_group([batch for _, batch in decoded]):
+            done.extend(entry_id for entry_id, _ in decoded)
+        else:
+            done.extend(self._apply_each(decoded))
+        if done:
+            self.stream.client.xack(self.stream.key, self.stream.group, *done)
+        return len(done)
+
+    @staticmethod
+    def _decode(entry_id: Any, fields: Any) -> EventBatch | None:
+        if fields is None:
+            return None
+        try:
+            return EventBatch.from_bytes(fields[PAYLOAD_FIELD])
+        except (KeyError, ValueError):
+            log.exception("dropping an undecodable stream entry", extra={"entry": entry_id})
+            return None
+
+    def _apply_group(self, batches: list[EventBatch]) -> bool:
+        """Every batch of one read applied at once (a feature write's cost is mostly fixed);
+        False when there is no group applier, one batch, or the group failed."""
+        if self.apply_many is None or len(batches) < 2:
+            return False
+        try:
+            self.apply_many(batches)
+        except Exception:
+            log.exception("applying a group of streamed batches failed; one at a time instead")
+            return False
+        self.applied_batches += len(batches)
+        self.applied_events += sum(batch.table.num_rows for batch in batches)
+        return True
+
+    def _apply_each(self, decoded: list[tuple[Any, EventBatch]]) -> list[Any]:
+        done = []
+        for entry_id, batch in decoded:
             try:
                 self.apply(batch)
             except Exception:
@@ -198,6 +240,4 @@ class StreamWorker:
             self.applied_batches += 1
             self.applied_events += batch.table.num_rows
             done.append(entry_id)
-        if done:
-            self.stream.client.xack(self.stream.key, self.stream.group, *done)
-        return len(done)
+        return done
