@@ -19,7 +19,8 @@ from palate.events.ingest_schema import check_events, rows_to_table
 from palate.events.log import EventLog
 from palate.events.schema import EVENT_SCHEMA
 from palate.events.wal import WriteAheadLog, segment_name
-from palate.serving.ingestion import Ingestor, IngestUnavailableError
+from palate.serving.ingest_report import IngestUnavailableError
+from palate.serving.ingestion import Ingestor
 from palate.serving.stream import PAYLOAD_FIELD, EventStream
 from tests.ingest.conftest import REDIS_URL
 from tests.ingest.samples import click, logged_ids, mixed, order

@@ -38,6 +38,16 @@ def _pending(client: redis.Redis, stream: EventStream) -> int:
     return int(summary["pending"])
 
 
+def _published(redis_prefix: str, sizes: list[int]) -> tuple[EventStream, list[EventBatch]]:
+    """A stream with its group, holding one published batch of each size."""
+    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
+    stream.ensure_group()
+    batches = [_batch(size) for size in sizes]
+    for batch in batches:
+        stream.publish(batch)
+    return stream, batches
+
+
 def test_entries_a_dead_consumer_left_unacknowledged_are_claimed(
     redis_client: redis.Redis, redis_prefix: str
 ) -> None:
@@ -138,11 +148,7 @@ def test_two_replicas_share_dedupe_and_apply_each_event_once(
 def test_the_entries_of_one_read_are_applied_as_one_group(
     redis_client: redis.Redis, redis_prefix: str
 ) -> None:
-    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
-    stream.ensure_group()
-    batches = [_batch(3) for _ in range(4)]
-    for batch in batches:
-        stream.publish(batch)
+    stream, batches = _published(redis_prefix, [3, 3, 3, 3])
     one_by_one: list[bytes] = []
     groups: list[list[bytes]] = []
     worker = StreamWorker(
@@ -166,11 +172,7 @@ def test_the_entries_of_one_read_are_applied_as_one_group(
 def test_a_failed_group_is_applied_one_batch_at_a_time(
     redis_client: redis.Redis, redis_prefix: str
 ) -> None:
-    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
-    stream.ensure_group()
-    batches = [_batch(2) for _ in range(3)]
-    for batch in batches:
-        stream.publish(batch)
+    stream, batches = _published(redis_prefix, [2, 2, 2])
     one_by_one: list[bytes] = []
 
     def broken_group(group: Any) -> None:
@@ -196,8 +198,7 @@ def test_a_failed_group_is_applied_one_batch_at_a_time(
 def test_after_a_short_read_the_worker_waits_for_a_group_to_gather(
     redis_client: redis.Redis, redis_prefix: str
 ) -> None:
-    stream = EventStream(redis.Redis.from_url(REDIS_URL), redis_prefix, "appliers", 1_000)
-    stream.ensure_group()
+    stream, _ = _published(redis_prefix, [])
     groups: list[int] = []
     worker = StreamWorker(
         stream,

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from palate.serving.dependencies import SettingsDep
-from palate.serving.ingestion import Ingestor, IngestUnavailableError
+from palate.serving.ingest_report import IngestUnavailableError
+from palate.serving.ingestion import Ingestor
 from palate.serving.schemas import ErrorResponse
 
 router = APIRouter(tags=["events"])

@@ -15,7 +15,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,17 @@ from palate.events.ingest_schema import FieldError, check_events, rows_to_table
 from palate.events.log import EventLog
 from palate.observability.metrics import Metrics
 from palate.serving.group_apply import GroupApplier
+from palate.serving.ingest_report import (
+    ACCEPTED,
+    COUNTED,
+    DUPLICATE,
+    IN_FLIGHT,
+    REJECTED,
+    IngestReport,
+    IngestUnavailableError,
+    raw_event_id,
+    rejection,
+)
 from palate.serving.state import EVENTS_DIR, ServingState
 from palate.serving.stream import EventStream, StreamWorker
 from palate.settings import Settings
@@ -43,46 +53,6 @@ log = logging.getLogger("palate.ingest")
 
 OnAccepted = Callable[[pa.Table], None]
 KnownVenue = Callable[[pa.Array], npt.NDArray[np.bool_]]
-ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
-COUNTED = {ACCEPTED: "accepted", DUPLICATE: "duplicates", REJECTED: "rejected"}
-_IN_FLIGHT = "another request is ingesting this event_id right now; retry"
-
-
-class IngestUnavailableError(RuntimeError):
-    """The events could not be made durable (disk or Redis failure); nothing was accepted."""
-
-
-@dataclass(slots=True)
-class IngestReport:
-    """Per-event outcome, in request order, and the totals."""
-
-    results: list[dict[str, Any]] = field(default_factory=list)
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    apply_ticket: int = 0  # memory mode: pass to :meth:`Ingestor.applied`; 0 when nothing to wait
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON body of the reply."""
-        return {
-            "results": self.results,
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-        }
-
-
-def _reject(errors: list[FieldError]) -> dict[str, Any]:
-    return {
-        "status": REJECTED,
-        "reason": "; ".join(f"{e.field}: {e.message}" for e in errors),
-        "fields": [{"field": e.field, "message": e.message} for e in errors],
-    }
-
-
-def _raw_id(event: object) -> str | None:
-    event_id = event.get("event_id") if isinstance(event, dict) else None
-    return event_id if isinstance(event_id, str) else None
 
 
 class Ingestor:
@@ -185,7 +155,10 @@ class Ingestor:
         checked = check_events(raw_events)
         results: list[dict[str, Any]] = [{}] * len(raw_events)
         for position, errors in checked.errors.items():
-            results[position] = {"event_id": _raw_id(raw_events[position]), **_reject(errors)}
+            results[position] = {
+                "event_id": raw_event_id(raw_events[position]),
+                **rejection(errors),
+            }
         token = uuid.uuid4().hex
         fresh_rows, fresh_positions = self._claim(checked.rows, checked.positions, results, token)
         ticket = 0
@@ -234,7 +207,7 @@ class Ingestor:
                 field_name = f"events[{positions[k]}].event_id"
                 results[positions[k]] = {
                     "event_id": event_id,
-                    **_reject([FieldError(field_name, _IN_FLIGHT)]),
+                    **rejection([FieldError(field_name, IN_FLIGHT)]),
                 }
         return fresh_rows, fresh_positions
 
