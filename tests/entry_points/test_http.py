@@ -137,7 +137,6 @@ def test_banners_are_valid_here_and_learn_from_clicks(served: Served) -> None:
     before = [b["banner_id"] for b in first]
     assert {"hot", "cold"} <= set(before)
     assert not {"late", "abroad", "naive", "n2"} & set(before)  # n2 expired on 2026-09-14
-    assert before.index("hot") > 0
     events = []
     for n in range(40):
         hot = _shown("fan", n, "banner", "hot", served.centre)
@@ -150,7 +149,9 @@ def test_banners_are_valid_here_and_learn_from_clicks(served: Served) -> None:
     assert after[0] == "hot"  # clicked half the time: rises to the top
     assert after[-1] == "cold"  # shown 40 times, never clicked: sinks below the unseen ones
     score = {b["banner_id"]: b["score"] for b in first}
-    assert {b["banner_id"]: b["score"] for b in second}["cold"] < score["cold"] / 2
+    score_after = {b["banner_id"]: b["score"] for b in second}
+    assert score_after["hot"] > 2 * score["hot"]
+    assert score_after["cold"] < score["cold"] / 2
 
 
 def test_tiles_lead_to_deliverable_open_venues_and_explore_within_budget(served: Served) -> None:
@@ -242,8 +243,12 @@ def test_a_section_clicked_far_more_often_moves_to_the_top(served: Served) -> No
     _send(served, events)
     after = _post(served, "/v1/discovery/sections", body)["sections"]
     assert after[0]["name"] == target["name"]
-    # other customers of the city inherit part of it through the city prior, not all of it
-    assert {s["name"] for s in after} == {s["name"] for s in first}
+    # cuisine carousels are cut from a ranking the impressions just changed; the rest stay
+    assert _fixed_sections(after) == _fixed_sections(first)
+
+
+def _fixed_sections(sections: list[dict[str, Any]]) -> set[str]:
+    return {s["name"] for s in sections if not s["name"].startswith("cuisine:")}
 
 
 def test_every_new_endpoint_is_documented_with_an_example(served: Served) -> None:

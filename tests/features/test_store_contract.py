@@ -205,6 +205,26 @@ def test_counters_share_a_reference_time_and_stay_exact_out_of_order(store: Feat
             assert got.column(name)[row] == pytest.approx(want, rel=1e-9)
 
 
+def test_one_entity_reads_as_its_row_of_a_wider_read(store: FeatureStore) -> None:
+    batch = WriteBatch()
+    frame = pl.DataFrame({"entity": ["v1", "v1", "v2"], "slot": [0, 2, 1], "ts": [T0, T0, T0]})
+    batch.add_to_counter(ENGAGEMENT, frame.with_columns(amount=pl.lit(2.0)))
+    store.write(batch)
+    now = T0 + HOUR
+    reads = ReadBatch()
+    wide = reads.counters(ENGAGEMENT, ["v1", "v9"])
+    alone = [reads.counters(ENGAGEMENT, [venue]) for venue in ("v1", "v9")]
+    results = store.read(reads, now)
+    for row, handle in enumerate(alone):
+        got, want = results[handle], results[wide]
+        assert got.values.shape == (1, len(ENGAGEMENT.slots))
+        np.testing.assert_allclose(got.values[0], want.values[row], rtol=1e-12)
+        assert got.found.tolist() == [want.found[row]]
+    assert results[alone[0]].values[0, 0] == pytest.approx(
+        2.0 * 0.5 ** (HOUR / ENGAGEMENT.half_life_s)
+    )
+
+
 def test_counter_slots_out_of_range_are_refused(store: FeatureStore) -> None:
     batch = WriteBatch()
     frame = pl.DataFrame({"entity": ["v1"], "slot": [3], "amount": [1.0], "ts": [T0]})

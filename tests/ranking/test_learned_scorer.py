@@ -84,6 +84,19 @@ def test_two_stages_rank_the_top_k_by_model_then_the_rest_by_stage_one(models):
     np.testing.assert_array_equal(result.candidates.positions, prepared.positions[expected_order])
 
 
+@pytest.mark.parametrize("size", [120, 1_000])
+def test_the_order_handed_to_the_runner_is_the_stable_sort_of_the_scores(models, size):
+    compiled, _ = models
+    unique = candidates(np.random.default_rng(6), size // 4)
+    prepared = unique.take(np.random.default_rng(7).integers(0, size // 4, size))  # many ties
+    ranked = LearnedScorer(StaticModel(compiled), HEURISTIC, top_k=K).score_ranked(
+        REQUEST, prepared
+    )
+    tied = len(ranked.scores) - len(np.unique(ranked.scores))
+    assert tied > size // 10  # duplicated rows tie among the model-scored ones
+    np.testing.assert_array_equal(ranked.order, np.argsort(-ranked.scores, kind="stable"))
+
+
 def test_scores_stay_aligned_with_shuffled_candidates(models):
     compiled, _ = models
     scorer = LearnedScorer(StaticModel(compiled), HEURISTIC, top_k=50)

@@ -10,7 +10,15 @@ import orjson
 
 from palate.bench.scenarios import HEALTHZ
 
-RUN_COLUMNS = ("rate", "achieved", "p50_ms", "p95_ms", "p99_ms", "p99.9_ms", "errors")
+RUN_COLUMNS = (
+    "rate",
+    "achieved",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "p99.9_ms",
+    "errors",
+)
 CLOSED_COLUMNS = ("scenario", "requests_per_s", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "errors")
 
 
@@ -88,7 +96,7 @@ def _cell(value: object) -> str:
 
 def scenario_table(entry: dict[str, Any]) -> str:
     """The Markdown table of one scenario's runs."""
-    columns = (*RUN_COLUMNS, "cpu_us_per_request", "within_budget")
+    columns = (*RUN_COLUMNS, "cpu_us_per_request", "generator_cpu_us", "within_budget")
     title = (
         f"### {entry['scenario']}: max {entry['max_sustained_rate']:g}/s with p99 in budget, "
         f"peak RSS {entry['peak_rss_mb']:g} MiB"

@@ -31,7 +31,7 @@ from palate.catalog.columns import MISSING_DAY
 from palate.catalog.index import VenueIndex
 from palate.domain.requests import RankingRequest
 from palate.experiments.budget import ExplorationBudget
-from palate.experiments.thompson import hierarchical_posterior, request_rng
+from palate.experiments.thompson import ReseededRng, hierarchical_posterior
 from palate.features.engagement import EngagementConfig, VenueEngagement
 from palate.features.entity_engagement import Evidence
 from palate.features.service import FeatureService
@@ -114,6 +114,7 @@ class NewVenueExploration:
         self.features = features
         self.settings = settings or NewVenueExplorationSettings()
         self.budget = ExplorationBudget(self.settings.max_slots, self.settings.max_share)
+        self._reseeded = ReseededRng()
 
     def select(self, request: RankingRequest, candidates: Candidates) -> Candidates:
         """The ranking with explored venues placed and marked; unchanged when none qualifies."""
@@ -176,7 +177,7 @@ class NewVenueExploration:
             levels, engagement.config.prior_ctr, self.settings.prior_strength
         )
         draws = posterior.sample(self._rng(request))
-        benchmark = float(candidates.feature("ctr")[:shown].mean())
+        benchmark = float(np.add.reduce(candidates.feature("ctr")[:shown])) / shown
         beat = np.flatnonzero(draws > benchmark)
         best = beat[np.argsort(-draws[beat], kind="stable")][:slots]
         return rows[best], draws[best], benchmark
@@ -184,7 +185,7 @@ class NewVenueExploration:
     def _rng(self, request: RankingRequest) -> np.random.Generator:
         where = f"{request.location.lat:.5f},{request.location.lon:.5f}"
         keys = (self.name, request.user_id, request.when.isoformat(), where)
-        return request_rng(self.settings.seed, *keys)
+        return self._reseeded(self.settings.seed, *keys)
 
     def _place(
         self,

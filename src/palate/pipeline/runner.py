@@ -23,8 +23,15 @@ from palate.pipeline.budget import (
     run_inline,
     run_within,
 )
-from palate.pipeline.candidates import Candidates, FloatArray
-from palate.pipeline.stages import CandidateSource, Filter, Hydrator, Scorer, Selector
+from palate.pipeline.candidates import Candidates
+from palate.pipeline.stages import (
+    CandidateSource,
+    Filter,
+    Hydrator,
+    RankedScores,
+    Scorer,
+    Selector,
+)
 from palate.pipeline.trace import (
     StageNotApplicableError,
     StageTrace,
@@ -163,7 +170,7 @@ class Pipeline(Generic[Q]):
             started = time.perf_counter_ns()
             details, token = collecting_details()
             try:
-                scores = self._score(scorer, query, candidates)
+                ranked = self._score(scorer, query, candidates)
             except Exception as exc:  # the chain's next scorer takes over
                 self._record(trace, scorer.name, "scorer", started, candidates, candidates, exc)
                 continue
@@ -172,27 +179,33 @@ class Pipeline(Generic[Q]):
             self._record(
                 trace, scorer.name, "scorer", started, candidates, candidates, None, details
             )
-            candidates.scores = scores
-            order = np.argsort(-scores, kind="stable").astype(np.int32)
-            return candidates.take(order), scorer.name
+            candidates.scores = ranked.scores
+            return candidates.take(ranked.order), scorer.name
         raise StageError("scorers", RuntimeError("every scorer in the chain failed"))
 
-    def _score(self, scorer: Scorer[Q], query: Q, candidates: Candidates) -> FloatArray:
-        """The scorer's scores, within its budget when it has one; raises on a bad shape."""
+    def _score(self, scorer: Scorer[Q], query: Q, candidates: Candidates) -> RankedScores:
+        """The scorer's scores and their order, within its budget when it has one; raises on
+        a bad shape."""
         budget = self.budgets_us.get(scorer.name, 0.0)
 
-        def score() -> FloatArray:
-            return np.asarray(scorer.score(query, candidates), dtype=np.float64)
+        def score() -> RankedScores:
+            score_ranked = getattr(scorer, "score_ranked", None)
+            if score_ranked is not None:
+                ranked: RankedScores = score_ranked(query, candidates)
+                return ranked
+            scores = np.asarray(scorer.score(query, candidates), dtype=np.float64)
+            return RankedScores(scores, np.argsort(-scores, kind="stable").astype(np.int32))
 
         if budget <= 0:
-            scores = score()
+            ranked = score()
         elif getattr(scorer, "blocking", False):  # waits on I/O: abandon it on a worker thread
-            scores = run_within(scorer.name, budget, score)
+            ranked = run_within(scorer.name, budget, score)
         else:
-            scores = run_inline(scorer.name, budget, self.breaker, score)
-        if scores.shape != (len(candidates),):
-            raise ValueError(f"{len(scores)} scores for {len(candidates)} candidates")
-        return scores
+            ranked = run_inline(scorer.name, budget, self.breaker, score)
+        expected = (len(candidates),)
+        if ranked.scores.shape != expected or ranked.order.shape != expected:
+            raise ValueError(f"{len(ranked.scores)} scores for {len(candidates)} candidates")
+        return ranked
 
     def _step(
         self,

@@ -7,9 +7,10 @@ orders, truncates or rearranges. Every stage has a stable ``name`` used in trace
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from palate.pipeline.candidates import BoolArray, Candidates, FloatArray
+from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
 
 Q_contra = TypeVar("Q_contra", contravariant=True)
 
@@ -51,6 +52,26 @@ class Scorer(Protocol[Q_contra]):
 
     def score(self, query: Q_contra, candidates: Candidates) -> FloatArray:
         """One score per candidate, higher is better."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RankedScores:
+    """Scores together with the order they sort into (``argsort(-scores, kind="stable")``).
+
+    A scorer that already knows most of its order (the two-stage learned scorer: the rows
+    below its top K keep stage 1's) hands it over, and the runner skips its full sort.
+    """
+
+    scores: FloatArray
+    order: IntArray
+
+
+class RankingScorer(Scorer[Q_contra], Protocol):
+    """A scorer that also returns the order of its scores (see :class:`RankedScores`)."""
+
+    def score_ranked(self, query: Q_contra, candidates: Candidates) -> RankedScores:
+        """The scores and their stable descending order."""
         ...
 
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from palate.domain.requests import RankingRequest
 from palate.pipeline.candidates import Candidates, FloatArray
-from palate.pipeline.stages import Scorer
+from palate.pipeline.stages import RankedScores, Scorer
 from palate.pipeline.trace import StageNotApplicableError
 from palate.ranking.compiled import FloatMatrix, Predictor, load_predictor
 from palate.ranking.embedding_features import (
@@ -172,20 +172,26 @@ class LearnedScorer:
 
     def score(self, request: RankingRequest, candidates: Candidates) -> FloatArray:
         """One score per candidate, in input order; raises so the pipeline can fall back."""
+        return self.score_ranked(request, candidates).scores
+
+    def score_ranked(self, request: RankingRequest, candidates: Candidates) -> RankedScores:
+        """The scores and their stable descending order (the pipeline runner's sort, done
+        knowing that the rows below the top K already sit in stage 1's order)."""
         _SERVED.set(None)
         loaded = self.models.current  # once: a swap mid-request must not mix two models
         if loaded is None:
             raise ModelUnavailableError("no ranking model is loaded")
         if len(candidates) <= self.top_k:
             scores = self._model_scores(loaded, candidates, None)
+            ranked = RankedScores(scores, np.argsort(-scores, kind="stable").astype(np.int32))
         else:
-            scores = self._two_stage(request, candidates, loaded)
+            ranked = self._two_stage(request, candidates, loaded)
         _SERVED.set(loaded.version)
-        return scores
+        return ranked
 
     def _two_stage(
         self, request: RankingRequest, candidates: Candidates, loaded: LoadedModel
-    ) -> FloatArray:
+    ) -> RankedScores:
         first = np.asarray(self.first_stage.score(request, candidates), dtype=np.float64)
         if first.shape != (len(candidates),):
             raise ValueError(f"stage 1 gave {first.shape} scores for {len(candidates)}")
@@ -195,7 +201,10 @@ class LearnedScorer:
         scores = np.empty(len(candidates), dtype=np.float64)
         scores[top] = model_scores
         scores[rest] = model_scores.min() - 1.0 - np.arange(len(rest), dtype=np.float64)
-        return scores
+        # The rest score below every model score, already in order: only the top K is sorted,
+        # ties by row as a stable sort of all the scores would break them.
+        ranked_top = top[np.lexsort((top, -model_scores))]
+        return RankedScores(scores, np.concatenate((ranked_top, rest)).astype(np.int32))
 
     @staticmethod
     def _model_scores(loaded: LoadedModel, candidates: Candidates, rows: Rows | None) -> FloatArray:

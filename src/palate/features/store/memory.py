@@ -29,7 +29,7 @@ from palate.features.store.reads import (
     SnapshotRead,
     WindowRead,
 )
-from palate.features.store.specs import MapSpec, WindowSpec
+from palate.features.store.specs import CounterSpec, MapSpec, WindowSpec
 from palate.features.store.writes import (
     AMOUNT,
     BUCKET,
@@ -180,6 +180,8 @@ class MemoryFeatureStore(MemorySnapshots):
         spec = read.spec
         table = self._tables.get(("c", spec.kind, spec.name, read.sub), {})
         width = 1 + len(spec.slots)
+        if len(read.entity_ids) == 1:  # a customer's own counters: scalars beat array set-up
+            return _one_counter(self._state(table, read.entity_ids[0], clock), spec, now)
         empty = np.full(width, np.nan)
         states = self._live_states(table, read.entity_ids, clock)
         rows = np.array([empty if s is None else s for s in states]).reshape(-1, width)
@@ -202,6 +204,16 @@ class MemoryFeatureStore(MemorySnapshots):
             rows[:, at + 1 : at + 1 + n] for at, (_, n) in zip(offsets, spec.rings, strict=False)
         ]
         return window_totals(spec.rings, newest, counts, now)
+
+
+def _one_counter(state: Any, spec: CounterSpec, now: float) -> CounterValues:
+    """One entity's counters (``state`` = ``[ref, slot, …]`` or None), read as the general path
+    reads them: decayed to ``now``, zeros when absent."""
+    if state is None:
+        return CounterValues(spec.slots, np.zeros((1, len(spec.slots))), np.array([math.nan]))
+    ref = float(state[0])
+    factor = 0.0 if math.isnan(ref) else math.exp(-max(now - ref, 0.0) / spec.tau)
+    return CounterValues(spec.slots, (state[1:] * factor).reshape(1, -1), state[:1].copy())
 
 
 def _ring_offsets(spec: WindowSpec) -> list[int]:
