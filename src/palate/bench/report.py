@@ -10,15 +10,7 @@ import orjson
 
 from palate.bench.scenarios import HEALTHZ
 
-RUN_COLUMNS = (
-    "rate",
-    "achieved",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "p99.9_ms",
-    "errors",
-)
+RUN_COLUMNS = ("rate", "achieved", "p50_ms", "p95_ms", "p99_ms", "p99.9_ms", "errors")
 CLOSED_COLUMNS = ("scenario", "requests_per_s", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "errors")
 
 
