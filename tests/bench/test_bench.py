@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from palate.bench.runner import BenchConfig, report_markdown, run_bench
 from palate.bench.scenarios import HEALTHZ, SCENARIOS
 from palate.cli import app
+from palate.ranking.model_store import FileModelStore
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +36,15 @@ def test_every_scenario_has_sane_runs_and_baselines(bench_dir: Path) -> None:
             assert 0 < run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] <= run["p99.9_ms"]
             assert run["achieved"] <= run["rate"] * 1.05
             assert run["cpu_us_per_request"] >= 0
+            assert run["generator_cpu_us"] > 0  # the generator in this process did the sending
         assert entry["max_sustained_rate"] in {0.0, *(r["rate"] for r in entry["runs"])}
         assert entry["peak_rss_mb"] > 10
     kernel = report["kernel"]
     assert kernel["candidates"] == 1_000
     assert 0 < kernel["p50_us"] <= kernel["p99_us"]
+    served = FileModelStore.in_data_dir(bench_dir).current("venue_ranker")
+    assert served is not None
+    assert kernel["offline_metrics"]["ndcg@10"] == round(served.metrics["ndcg@10"], 4)
     discovery = next(row for row in report["summary"] if row["scenario"] == "discovery")
     assert math.isclose(
         discovery["cpu_vs_kernel"], discovery["cpu_us_per_request"] / kernel["p50_us"], rel_tol=0.05
@@ -48,6 +53,7 @@ def test_every_scenario_has_sane_runs_and_baselines(bench_dir: Path) -> None:
     for name in names:
         assert f"### {name}:" in text
     assert "### Summary" in text
+    assert f"test NDCG@10 {served.metrics['ndcg@10']:.3f}" in text
 
 
 def test_cli_writes_the_json_report(bench_dir: Path, tmp_path: Path) -> None:
@@ -84,3 +90,5 @@ def test_stages_accounts_for_discovery_stage_by_stage(bench_dir: Path, tmp_path:
     assert report["process_cpu_us_per_request"] >= 0.5 * report["cpu_us_mean"]
     assert report["cpu_vs_kernel"] > 1  # the request does everything the kernel does, and more
     assert "request ÷ kernel" in result.output
+    assert "Served model, offline:" in result.output
+    assert "NDCG@10" in result.output

@@ -123,6 +123,24 @@ def naive_section(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def model_quality(kernel: dict[str, Any]) -> str:
+    """The served model's tree count and test NDCG, as its training run recorded them.
+
+    >>> model_quality({"offline_metrics": {"best_iteration": 3.0, "ndcg@10": 0.49187}})
+    '3 trees, test NDCG@10 0.492'
+    """
+    metrics = kernel.get("offline_metrics") or {}
+    ndcg = [
+        f"{name.upper()} {value:.3f}" for name, value in sorted(metrics.items()) if "ndcg" in name
+    ]
+    parts = [f"{metrics['best_iteration']:g} trees"] if "best_iteration" in metrics else []
+    if ndcg:
+        parts.append("test " + ", ".join(ndcg))
+    if "test_requests" in metrics:
+        parts.append(f"on {metrics['test_requests']:g} test requests")
+    return ", ".join(parts) or "no metrics recorded"
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     """Every scenario's table, the baselines and the summary, as Markdown."""
     kernel = report["kernel"]
@@ -130,7 +148,8 @@ def report_markdown(report: dict[str, Any]) -> str:
     parts.append(
         f"Ranking kernel alone ({kernel['candidates']} candidates, GBDT on top "
         f"{kernel['top_k']}, {kernel['backend']}, {kernel['model']}): "
-        f"p50 {kernel['p50_us']} µs, p99 {kernel['p99_us']} µs per call.\n"
+        f"p50 {kernel['p50_us']} µs, p99 {kernel['p99_us']} µs per call.\n\n"
+        f"Served model, offline: {model_quality(kernel)}.\n"
     )
     if "closed_loop" in report:
         parts.append(closed_loop_table(report["closed_loop"]))

@@ -169,6 +169,8 @@ def kernel_timing(
         "top_k": top_k,
         "model": version.label,
         "backend": loaded.predictor.backend,
+        # the served model's offline quality, reported beside the speed it is served at
+        "offline_metrics": {k: round(float(v), 4) for k, v in version.metrics.items()},
         "p50_us": round(float(p50), 1),
         "p99_us": round(float(p99), 1),
         "mean_us": round(float(micros.mean()), 1),

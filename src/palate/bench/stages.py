@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from palate.bench.report import model_quality
 from palate.bench.scenarios import WHEN, kernel_timing, target_from
 from palate.domain.geo import Location
 from palate.domain.requests import RankingRequest
@@ -107,5 +108,7 @@ def stages_markdown(report: dict[str, Any]) -> str:
         f"with background work {report['process_cpu_us_per_request']:,.1f} µs; "
         f"ranking kernel alone mean {report['kernel']['mean_us']:,.1f} µs "
         f"→ request ÷ kernel **{report['cpu_vs_kernel']}×**",
+        "",
+        f"Served model, offline: {model_quality(report['kernel'])}.",
     ]
     return "\n".join(lines)
