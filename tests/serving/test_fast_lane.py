@@ -7,6 +7,7 @@ can be compared on one server.
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from palate.catalog.store import load_catalog
 from palate.domain import Catalog
 from palate.serving.app import HOT_PATHS, create_app
-from palate.serving.fast_lane import lanes_of
+from palate.serving.fast_lane import api_routes, lanes_of
 from palate.serving.state import build_state
 from palate.settings import Settings
 from tests.servers import RunningServer
@@ -115,3 +116,23 @@ def test_every_hot_route_has_a_lane(simulated_dir: Path) -> None:
     assert found is not None
     assert found["venue_id"] == "v-7"
     assert items.pattern.fullmatch("/v1/venues/a/b/items") is None
+
+
+def test_no_route_hands_a_dependency_to_the_thread_pool(simulated_dir: Path) -> None:
+    """FastAPI runs a plain ``def`` dependency on its thread pool: a thread hand-off per
+    dependency per request, for what is an attribute read (the routes outside the lane pay it,
+    e.g. ``/v1/events`` with its settings and ingestor)."""
+    settings = Settings(data={"dir": simulated_dir})
+    app = create_app(settings, build_state(load_catalog(simulated_dir / "catalog"), settings))
+    checked: set[str] = set()
+    for route in api_routes(app.routes):
+        pending = list(route.dependant.dependencies)
+        while pending:
+            dependency = pending.pop()
+            pending.extend(dependency.dependencies)
+            call = dependency.call
+            if call is None or getattr(call, "__module__", "").split(".")[0] != "palate":
+                continue  # FastAPI's own (security schemes …) are its business
+            checked.add(call.__qualname__)
+            assert inspect.iscoroutinefunction(call), (route.path, call.__qualname__)
+    assert {"_state", "_settings", "_ingestor", "require_admin"} <= checked

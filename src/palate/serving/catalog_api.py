@@ -24,7 +24,9 @@ from palate.serving.schemas import ErrorResponse
 router = APIRouter(tags=["catalog"])
 
 
-def require_admin(settings: SettingsDep, authorization: Annotated[str, Header()] = "") -> None:
+async def require_admin(
+    settings: SettingsDep, authorization: Annotated[str, Header()] = ""
+) -> None:
     """``Authorization: Bearer <admin_token>``; 401 otherwise."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token, settings.admin_token):

@@ -1,4 +1,8 @@
-"""Typed dependencies that handlers declare; the app puts the objects on ``app.state``."""
+"""Typed dependencies that handlers declare; the app puts the objects on ``app.state``.
+
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency on its thread pool,
+and a thread hand-off per dependency per request cost more than most handlers' own work.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from palate.serving.state import ServingState
 from palate.settings import Settings
 
 
-def _state(request: Request) -> ServingState:
+async def _state(request: Request) -> ServingState:
     state: ServingState = request.app.state.palate
     return state
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

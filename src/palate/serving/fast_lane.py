@@ -48,7 +48,7 @@ class Lane:
 def lanes_of(app: FastAPI, paths: tuple[str, ...]) -> tuple[Lane, ...]:
     """A lane for each ``POST`` route of ``app`` whose path template is in ``paths``."""
     lanes = []
-    for route in _api_routes(app.routes):
+    for route in api_routes(app.routes):
         if route.path not in paths:
             continue
         model = None if route.body_field is None else route.body_field.field_info.annotation
@@ -59,7 +59,7 @@ def lanes_of(app: FastAPI, paths: tuple[str, ...]) -> tuple[Lane, ...]:
     return tuple(lanes)
 
 
-def _api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[APIRoute]:
+def api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[APIRoute]:
     """Every API route, including those of included routers (kept lazily by FastAPI)."""
     for route in routes:
         if isinstance(route, APIRoute) and not prefix:
@@ -68,7 +68,7 @@ def _api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[APIRo
         context = getattr(route, "include_context", None)
         if included is not None:
             nested = prefix + str(getattr(context, "prefix", "") or "")
-            yield from _api_routes(included.routes, nested)
+            yield from api_routes(included.routes, nested)
 
 
 def _takes_only(handler: Callable[..., Any], names: set[str]) -> bool:

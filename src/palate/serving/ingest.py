@@ -99,7 +99,7 @@ class IngestResponse(BaseModel):
     rejected: int
 
 
-def _ingestor(request: Request) -> Ingestor:
+async def _ingestor(request: Request) -> Ingestor:  # async: no thread hand-off
     ingestor: Ingestor = request.app.state.ingestor
     return ingestor
 
