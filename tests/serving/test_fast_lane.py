@@ -21,6 +21,7 @@ from palate.serving.app import HOT_PATHS, create_app
 from palate.serving.fast_lane import api_routes, lanes_of
 from palate.serving.state import build_state
 from palate.settings import Settings
+from tests.ingest.samples import impression
 from tests.servers import RunningServer
 
 pytestmark = pytest.mark.integration
@@ -136,3 +137,53 @@ def test_no_route_hands_a_dependency_to_the_thread_pool(simulated_dir: Path) -> 
             checked.add(call.__qualname__)
             assert inspect.iscoroutinefunction(call), (route.path, call.__qualname__)
     assert {"_state", "_settings", "_ingestor", "require_admin"} <= checked
+
+
+def _post_raw(server: RunningServer, path: str, content: bytes, *, lane: bool) -> Any:
+    kind = "application/json" if lane else "application/vnd.test+json"
+    with server.client() as client:
+        return client.post(path, content=content, headers={"content-type": kind})
+
+
+def test_events_answer_the_same_through_the_lane_and_the_framework(server: RunningServer) -> None:
+    first, second = impression(), impression()
+    batch = {"events": [first, {"type": "impression", "event_id": "no-user"}, first]}
+    fast = _post_raw(server, "/v1/events", orjson.dumps(batch), lane=True)
+    slow = _post_raw(server, "/v1/events", orjson.dumps(batch), lane=False)
+    assert fast.status_code == slow.status_code == 200
+    statuses = [r["status"] for r in fast.json()["results"]]
+    assert statuses == ["accepted", "rejected", "duplicate"]
+    assert [r["status"] for r in slow.json()["results"]] == ["duplicate", "rejected", "duplicate"]
+    assert fast.json()["results"][1] == slow.json()["results"][1]  # the same field errors
+    for content in (b"{not json", orjson.dumps({"events": 3}), orjson.dumps({"more": []})):
+        fast = _post_raw(server, "/v1/events", content, lane=True)
+        slow = _post_raw(server, "/v1/events", content, lane=False)
+        assert fast.status_code == slow.status_code
+        assert fast.status_code in {400, 422}
+        assert fast.json() == slow.json()
+    waited = _post_raw(
+        server, "/v1/events?wait_applied=true", orjson.dumps({"events": [second]}), lane=True
+    )
+    assert waited.json()["accepted"] == 1
+    odd = _post_raw(
+        server, "/v1/events?wait_applied=maybe", orjson.dumps({"events": []}), lane=True
+    )
+    assert odd.status_code == 422  # an unusual query goes to the framework, which names it
+    assert "wait_applied" in odd.text
+
+
+def test_events_in_the_lane_are_counted_under_their_route(server: RunningServer) -> None:
+    def served() -> float:
+        with server.client() as client:
+            text = client.get("/metrics").text
+        pattern = (
+            r'palate_request_duration_seconds_count\{endpoint="/v1/events",'
+            r'method="POST",status="200"\} ([0-9.e+]+)'
+        )
+        found = re.search(pattern, text)
+        return float(found.group(1)) if found else 0.0
+
+    before = served()
+    content = orjson.dumps({"events": [impression()]})
+    assert _post_raw(server, "/v1/events", content, lane=True).status_code == 200
+    assert served() == before + 1

@@ -84,7 +84,8 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     app.include_router(rules_api.router)
     app.include_router(ingest.router)
     mount_web_ui(app)
-    app.add_middleware(FastLane, fastapi=app, paths=HOT_PATHS)  # inside observability
+    raw_lanes = (ingest.EVENTS_LANE,)
+    app.add_middleware(FastLane, fastapi=app, paths=HOT_PATHS, raw=raw_lanes)  # in observability
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
     )

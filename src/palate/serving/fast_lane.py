@@ -11,6 +11,11 @@ Anything the lane does not handle cleanly — another route, a body that fails v
 handler that raises (a 4xx naming the field, a 404) — falls through to the full FastAPI path
 with the body replayed, so error responses are exactly the framework's. Only valid requests,
 the overwhelming majority, take the short path.
+
+A *raw* lane is for a hot route that reads its own body without a body model (``POST
+/v1/events``): the module owning the route supplies a function answering from the ASGI scope and
+receive, shared with the route itself, and a predicate for the requests it takes (the usual
+query strings); everything else goes to the framework as above.
 """
 
 from __future__ import annotations
@@ -43,6 +48,16 @@ class Lane:
     model: type[BaseModel]
     handler: Handler
     route: APIRoute
+
+
+@dataclass(frozen=True, slots=True)
+class RawLane:
+    """A hot route that reads its own body (no body model), answered from the ASGI scope and
+    receive with the app's state when ``takes`` the request; otherwise the framework does."""
+
+    path: str
+    takes: Callable[[Scope], bool]
+    answer: Callable[[Scope, Receive, Any], Awaitable[Response]]
 
 
 def lanes_of(app: FastAPI, paths: tuple[str, ...]) -> tuple[Lane, ...]:
@@ -96,14 +111,26 @@ def _alternate(parts: list[str]) -> list[tuple[bool, str]]:
 class FastLane:
     """ASGI middleware answering the lanes' valid requests directly (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, fastapi: FastAPI, paths: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        fastapi: FastAPI,
+        paths: tuple[str, ...],
+        raw: tuple[RawLane, ...] = (),
+    ) -> None:
         self.app = app
         self.fastapi = fastapi
         self.paths = paths
+        self.raw = {lane.path: lane for lane in raw}
         self._lanes: tuple[Lane, ...] | None = None
+        self._raw_routes: dict[str, APIRoute] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a lane's request, or pass it on untouched."""
+        raw = self._raw_match(scope) if scope["type"] == "http" else None
+        if raw is not None:
+            await self._answer_raw(raw, scope, receive, send)
+            return
         match = self._match(scope) if scope["type"] == "http" else None
         if match is None:
             await self.app(scope, receive, send)
@@ -116,6 +143,23 @@ class FastLane:
             return
         scope["route"] = lane.route
         await response(scope, receive, send)
+
+    async def _answer_raw(self, lane: RawLane, scope: Scope, receive: Receive, send: Send) -> None:
+        reply = await lane.answer(scope, receive, self.fastapi.state)
+        scope["route"] = self._route_of(lane.path)
+        await reply(scope, receive, send)
+
+    def _raw_match(self, scope: Scope) -> RawLane | None:
+        lane = self.raw.get(scope["path"])
+        if lane is None or scope["method"] != "POST" or not _is_json(scope):
+            return None
+        return lane if lane.takes(scope) else None
+
+    def _route_of(self, path: str) -> APIRoute | None:
+        """The FastAPI route of a raw lane's path (metrics label the request with it)."""
+        if self._raw_routes is None:
+            self._raw_routes = {r.path: r for r in api_routes(self.fastapi.routes)}
+        return self._raw_routes.get(path)
 
     def _match(self, scope: Scope) -> tuple[Lane, dict[str, str]] | None:
         if scope["method"] != "POST" or not _is_json(scope):
