@@ -91,20 +91,21 @@ def test_lane_requests_are_counted_under_their_route(
 ) -> None:
     venue = max(catalog.venues, key=lambda v: len(catalog.items_of(v)))
     path = f"/v1/venues/{venue}/items"
-
-    def served() -> float:
-        with server.client() as client:
-            text = client.get("/metrics").text
-        pattern = (
-            r'palate_request_duration_seconds_count\{endpoint="/v1/venues/\{venue_id\}/items",'
-            r'method="POST",status="200"\} ([0-9.e+]+)'
-        )
-        found = re.search(pattern, text)
-        return float(found.group(1)) if found else 0.0
-
-    before = served()
+    before = _served(server, "/v1/venues/{venue_id}/items")
     assert _post(server, path, {"user_id": "u1", "time": WHEN}, lane=True).status_code == 200
-    assert served() == before + 1
+    assert _served(server, "/v1/venues/{venue_id}/items") == before + 1
+
+
+def _served(server: RunningServer, endpoint: str) -> float:
+    """How many 200s to POST requests the metrics have counted under ``endpoint``."""
+    with server.client() as client:
+        text = client.get("/metrics").text
+    pattern = (
+        rf'palate_request_duration_seconds_count\{{endpoint="{re.escape(endpoint)}",'
+        r'method="POST",status="200"\} ([0-9.e+]+)'
+    )
+    found = re.search(pattern, text)
+    return float(found.group(1)) if found else 0.0
 
 
 def test_every_hot_route_has_a_lane(simulated_dir: Path) -> None:
@@ -173,17 +174,7 @@ def test_events_answer_the_same_through_the_lane_and_the_framework(server: Runni
 
 
 def test_events_in_the_lane_are_counted_under_their_route(server: RunningServer) -> None:
-    def served() -> float:
-        with server.client() as client:
-            text = client.get("/metrics").text
-        pattern = (
-            r'palate_request_duration_seconds_count\{endpoint="/v1/events",'
-            r'method="POST",status="200"\} ([0-9.e+]+)'
-        )
-        found = re.search(pattern, text)
-        return float(found.group(1)) if found else 0.0
-
-    before = served()
+    before = _served(server, "/v1/events")
     content = orjson.dumps({"events": [impression()]})
     assert _post_raw(server, "/v1/events", content, lane=True).status_code == 200
-    assert served() == before + 1
+    assert _served(server, "/v1/events") == before + 1
