@@ -194,10 +194,15 @@ def test_too_many_events_is_413_naming_the_limit(client: httpx.Client) -> None:
     assert "ingest.max_batch" in body["error"]
 
 
-def test_oversize_body_is_413(client: httpx.Client) -> None:
+# JSON posts are answered by the fast lane, others by the FastAPI route: both must hold.
+PATHS = {"lane": {"content-type": "application/json"}, "framework": {}}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_oversize_body_is_413(client: httpx.Client, path: str) -> None:
     padded = click(section="x")
     body = orjson.dumps({"events": [padded] * 10, "padding": "x" * MAX_BODY})
-    reply = client.post("/v1/events", content=body)
+    reply = client.post("/v1/events", content=body, headers=PATHS[path])
     assert reply.status_code == 413
     assert str(MAX_BODY) in reply.json()["error"]
 
@@ -205,12 +210,14 @@ def test_oversize_body_is_413(client: httpx.Client) -> None:
         yield body[: len(body) // 2]
         yield body[len(body) // 2 :]
 
-    assert client.post("/v1/events", content=chunked()).status_code == 413
+    reply = client.post("/v1/events", content=chunked(), headers=PATHS[path])
+    assert reply.status_code == 413
 
 
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("body", [b"{", b'{"events": [', b"not json", b""])
-def test_malformed_json_is_400(client: httpx.Client, body: bytes) -> None:
-    reply = client.post("/v1/events", content=body)
+def test_malformed_json_is_400(client: httpx.Client, body: bytes, path: str) -> None:
+    reply = client.post("/v1/events", content=body, headers=PATHS[path])
     assert reply.status_code == 400
     assert reply.json() == {"error": "malformed JSON body", "fields": []}
 
