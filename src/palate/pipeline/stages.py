@@ -60,19 +60,12 @@ class RankedScores:
     """Scores together with the order they sort into (``argsort(-scores, kind="stable")``).
 
     A scorer that already knows most of its order (the two-stage learned scorer: the rows
-    below its top K keep stage 1's) hands it over, and the runner skips its full sort.
+    below its top K keep stage 1's) defines ``score_ranked(query, candidates) -> RankedScores``
+    beside ``score``; the runner then takes that order instead of sorting every score.
     """
 
     scores: FloatArray
     order: IntArray
-
-
-class RankingScorer(Scorer[Q_contra], Protocol):
-    """A scorer that also returns the order of its scores (see :class:`RankedScores`)."""
-
-    def score_ranked(self, query: Q_contra, candidates: Candidates) -> RankedScores:
-        """The scores and their stable descending order."""
-        ...
 
 
 class Selector(Protocol[Q_contra]):
