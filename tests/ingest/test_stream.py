@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,16 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+@contextmanager
+def _running(worker: StreamWorker) -> Iterator[StreamWorker]:
+    """The worker started for the block, stopped after it whatever happens."""
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
 
 
 def _pending(client: redis.Redis, stream: EventStream) -> int:
@@ -63,8 +74,7 @@ def test_entries_a_dead_consumer_left_unacknowledged_are_claimed(
     worker = StreamWorker(
         stream, lambda b: applied.append(b.batch_id), claim_idle_s=0.3, block_ms=100
     )
-    worker.start()
-    try:
+    with _running(worker):
         _wait_for(lambda: len(applied) == 3)
         assert worker.claimed_entries == 3
         late = _batch(2)
@@ -72,8 +82,6 @@ def test_entries_a_dead_consumer_left_unacknowledged_are_claimed(
         _wait_for(lambda: len(applied) == 4)
         assert sorted(applied) == sorted([*(b.batch_id for b in batches), late.batch_id])
         _wait_for(lambda: _pending(redis_client, stream) == 0)
-    finally:
-        worker.stop()
 
 
 def test_a_batch_whose_apply_failed_is_redelivered(
@@ -88,16 +96,13 @@ def test_a_batch_whose_apply_failed_is_redelivered(
             raise RuntimeError("feature store briefly down")
 
     worker = StreamWorker(stream, flaky, claim_idle_s=0.3, block_ms=100)
-    worker.start()
-    try:
+    with _running(worker):
         batch = _batch(3)
         stream.publish(batch)
         _wait_for(lambda: len(attempts) == 2)
         assert attempts == [batch.batch_id, batch.batch_id]
         assert (worker.failures, worker.applied_batches) == (1, 1)
         _wait_for(lambda: _pending(redis_client, stream) == 0)
-    finally:
-        worker.stop()
 
 
 def _stats(client: httpx.Client) -> dict[str, Any]:
@@ -158,15 +163,12 @@ def test_the_entries_of_one_read_are_applied_as_one_group(
         block_ms=100,
         apply_many=lambda group: groups.append([b.batch_id for b in group]),
     )
-    worker.start()
-    try:
+    with _running(worker):
         _wait_for(lambda: worker.applied_batches == 4)
         assert groups == [[b.batch_id for b in batches]]  # one read, one group, in order
         assert one_by_one == []
         assert worker.applied_events == 12
         _wait_for(lambda: _pending(redis_client, stream) == 0)
-    finally:
-        worker.stop()
 
 
 def test_a_failed_group_is_applied_one_batch_at_a_time(
@@ -185,14 +187,11 @@ def test_a_failed_group_is_applied_one_batch_at_a_time(
         block_ms=100,
         apply_many=broken_group,
     )
-    worker.start()
-    try:
+    with _running(worker):
         _wait_for(lambda: worker.applied_batches == 3)
         assert one_by_one == [b.batch_id for b in batches]
         assert worker.failures == 0
         _wait_for(lambda: _pending(redis_client, stream) == 0)
-    finally:
-        worker.stop()
 
 
 def test_after_a_short_read_the_worker_waits_for_a_group_to_gather(
@@ -208,13 +207,10 @@ def test_after_a_short_read_the_worker_waits_for_a_group_to_gather(
         apply_many=lambda group: groups.append(len(group)),
         pace_s=0.5,
     )
-    worker.start()
-    try:
+    with _running(worker):
         stream.publish(_batch(1))
         _wait_for(lambda: worker.applied_batches == 1)
         for _ in range(3):  # within the pause that follows the one-entry read
             stream.publish(_batch(1))
         _wait_for(lambda: worker.applied_batches == 4)
         assert groups == [1, 3]
-    finally:
-        worker.stop()

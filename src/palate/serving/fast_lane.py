@@ -136,7 +136,7 @@ class FastLane:
             await self.app(scope, receive, send)
             return
         lane, params = match
-        body = await _read_body(receive)
+        body = await read_body(receive)
         response = await self._answer(lane, params, scope, body)
         if response is None:  # the framework answers, with its own errors
             await self.app(scope, _replay(body, receive), send)
@@ -201,11 +201,20 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+class BodyTooLargeError(Exception):
+    """The body went past the reader's limit (the rest is left unread)."""
+
+
+async def read_body(receive: Receive, limit: int | None = None) -> bytes:
+    """The whole request body; past ``limit`` bytes, :class:`BodyTooLargeError` at once."""
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise BodyTooLargeError
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 

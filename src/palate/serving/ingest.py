@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope
 
 from palate.serving.dependencies import SettingsDep
-from palate.serving.fast_lane import RawLane
+from palate.serving.fast_lane import BodyTooLargeError, RawLane, read_body
 from palate.serving.ingest_report import IngestUnavailableError
 from palate.serving.ingestion import Ingestor
 from palate.serving.schemas import ErrorResponse
@@ -119,10 +119,6 @@ WaitApplied = Annotated[
 ]
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 def _json(body: object, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
@@ -133,19 +129,10 @@ def _error(status: int, message: str, field: str | None = None) -> Response:
 
 
 async def _read_limited(receive: Receive, declared: str, limit: int) -> bytes:
-    """The whole body, refused (``_BodyTooLargeError``) as soon as it exceeds ``limit``."""
+    """The whole body, refused (``BodyTooLargeError``) on its declared length or while read."""
     if declared.isdigit() and int(declared) > limit:
-        raise _BodyTooLargeError
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLargeError
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+        raise BodyTooLargeError
+    return await read_body(receive, limit)
 
 
 def _too_large(settings: Settings) -> Response:
@@ -190,7 +177,7 @@ async def post_events(
     declared = request.headers.get("content-length", "")
     try:
         body = await _read_limited(request.receive, declared, settings.ingest.max_body_bytes)
-    except _BodyTooLargeError:
+    except BodyTooLargeError:
         return _too_large(settings)
     return await answer_events(body, settings, ingestor, wait_applied)
 
@@ -233,7 +220,7 @@ async def _lane_answer(scope: Scope, receive: Receive, app_state: Any) -> Respon
     declared = dict(scope.get("headers", ())).get(b"content-length", b"").decode("latin-1")
     try:
         body = await _read_limited(receive, declared, settings.ingest.max_body_bytes)
-    except _BodyTooLargeError:
+    except BodyTooLargeError:
         return _too_large(settings)
     wait = _LANE_QUERIES[scope.get("query_string", b"")]
     return await answer_events(body, settings, app_state.ingestor, wait)
