@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Response
 
 from palate.serving.dependencies import MetricsDep, StateDep
@@ -23,6 +25,7 @@ async def readyz(state: StateDep) -> dict[str, object]:
         "venues": len(state.index.venue_ids),
         "items": len(state.catalog.items),
         "model": state.models.version,
+        "pid": os.getpid(),  # which worker answered, where several share the port
     }
 
 

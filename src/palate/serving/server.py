@@ -11,7 +11,10 @@ import uvicorn
 from palate.observability.logging import configure_logging
 from palate.serving.app import create_app
 from palate.serving.state import ServingState, load_state
+from palate.serving.workers import Supervisor
 from palate.settings import Settings
+
+APP_FACTORY = "palate.serving.app:app_from_environment"
 
 
 def banner(settings: Settings, state: ServingState) -> str:
@@ -40,15 +43,9 @@ def run_server(settings: Settings, show_banner: bool = False) -> None:
     configure_logging(settings.log_level)
     if settings.server.workers > 1:
         os.environ["PALATE_DATA__DIR"] = str(settings.data.dir)
-        uvicorn.run(
-            "palate.serving.app:app_from_environment",
-            factory=True,
-            host=settings.server.host,
-            port=settings.server.port,
-            workers=settings.server.workers,
-            access_log=False,
-        )
-        return
+        server = settings.server
+        supervisor = Supervisor(server.host, server.port, server.workers, APP_FACTORY)
+        raise SystemExit(supervisor.run())
     state = load_state(settings)
     if show_banner:
         typer.echo(banner(settings, state))
