@@ -55,14 +55,14 @@ class FeatureService:
         attributes: VenueAttributes | None = None,
         *,
         frame_max_age_s: float = 0.0,
-        frame_background: bool = True,
+        frame_refresh: bool = True,
     ) -> None:
         self.store = store
         self.features = features or FeatureSet.from_config()
         self._attributes = attributes or VenueAttributes.empty()
         self._generation = 0  # bumped when venue facts or batch snapshots change
         self.venue_frame = VenueFeatureFrame(
-            self._venue_only_columns, frame_max_age_s, background=frame_background
+            self._venue_only_columns, frame_max_age_s, refresh=frame_refresh
         )
 
     @property

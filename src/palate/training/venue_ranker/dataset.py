@@ -104,7 +104,7 @@ def feature_service(catalog: Catalog) -> FeatureService:
         FeatureSet.from_config(None),
         attributes=venue_attributes(catalog),
         frame_max_age_s=VENUE_FRAME_MAX_AGE_S,
-        frame_background=False,  # state changes only by the replay's own ingests (patched)
+        frame_refresh=False,  # state changes only by the replay's own ingests (patched)
     )
 
 
