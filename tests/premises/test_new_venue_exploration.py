@@ -12,7 +12,7 @@ from palate.domain.events import Event
 from palate.domain.hours import MINUTES_PER_DAY
 from palate.domain.requests import RankingRequest
 from palate.experiments.budget import ExplorationBudget
-from palate.experiments.new_venues import EXPLORED, NewVenueExploration
+from palate.experiments.new_venues import EXPLORED, NewVenueExploration, city_evidence
 from palate.experiments.thompson import hierarchical_posterior
 from palate.features.entity_engagement import Evidence
 from palate.pipeline import Candidates
@@ -147,3 +147,16 @@ def test_the_category_page_explores_too_and_the_stage_fails_open() -> None:
         state.index, state.features, NewVenueExplorationSettings(enabled=False)
     )
     assert off.select(_request(0), broken) is broken
+
+
+@pytest.mark.parametrize("cities", [1, 3])
+def test_city_evidence_totals_each_city_over_all_candidates(cities: int) -> None:
+    rng = np.random.default_rng(cities)
+    codes = rng.integers(0, cities, 400)
+    venue = Evidence(rng.random(400), 10.0 * rng.random(400))
+    rows = rng.choice(400, 30, replace=False).astype(np.int32)
+    city = city_evidence(codes, venue, rows)
+    for row, clicks, impressions in zip(rows, city.clicks, city.impressions, strict=True):
+        same = codes == codes[row]
+        assert clicks == pytest.approx(venue.clicks[same].sum())
+        assert impressions == pytest.approx(venue.impressions[same].sum())

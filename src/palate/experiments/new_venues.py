@@ -62,16 +62,26 @@ def click_evidence(candidates: Candidates, prior: EngagementConfig) -> Evidence:
     """
     impressions = np.maximum(candidates.feature("impressions"), 0.0)
     strength = prior.prior_strength
-    clicks = candidates.feature("ctr") * (impressions + strength) - prior.prior_ctr * strength
-    return Evidence(np.clip(clicks, 0.0, impressions), impressions)
+    clicks = candidates.feature("ctr") * (impressions + strength)
+    clicks -= prior.prior_ctr * strength
+    return Evidence(np.minimum(np.maximum(clicks, 0.0, out=clicks), impressions), impressions)
 
 
-def city_evidence(codes: IntArray, venue: Evidence) -> Evidence:
-    """Each candidate's city totals (clicks, impressions) over the request's candidates."""
-    size = int(codes.max()) + 1 if len(codes) else 0
-    clicks = np.bincount(codes, weights=venue.clicks, minlength=size).astype(np.float64)
-    impressions = np.bincount(codes, weights=venue.impressions, minlength=size).astype(np.float64)
-    return Evidence(clicks[codes], impressions[codes])
+def city_evidence(codes: IntArray, venue: Evidence, rows: IntArray) -> Evidence:
+    """The city totals (clicks, impressions) over all the request's candidates, for ``rows``.
+
+    The candidates of a Discovery request nearly always share one city: then the totals are
+    two sums, without grouping.
+    """
+    if not len(codes) or codes.min() == codes.max():
+        clicks = float(np.add.reduce(venue.clicks))
+        impressions = float(np.add.reduce(venue.impressions))
+        return Evidence(np.full(len(rows), clicks), np.full(len(rows), impressions))
+    size = int(codes.max()) + 1
+    clicks_by_city = np.bincount(codes, weights=venue.clicks, minlength=size)
+    impressions_by_city = np.bincount(codes, weights=venue.impressions, minlength=size)
+    at = codes.take(rows)
+    return Evidence(clicks_by_city.take(at), impressions_by_city.take(at))
 
 
 def spread_slots(count: int, shown: int) -> IntArray:
@@ -168,10 +178,10 @@ class NewVenueExploration:
         engagement = self.features.features.get("venue_engagement")
         assert isinstance(engagement, VenueEngagement)  # noqa: S101 - checked by the caller
         venue = click_evidence(candidates, engagement.config)
-        city = city_evidence(self.index.city.codes[candidates.positions].astype(np.intp), venue)
+        codes = self.index.city.codes.take(candidates.positions).astype(np.intp)
         levels = [
-            Evidence(city.clicks[rows], city.impressions[rows]),
-            Evidence(venue.clicks[rows], venue.impressions[rows]),
+            city_evidence(codes, venue, rows),
+            Evidence(venue.clicks.take(rows), venue.impressions.take(rows)),
         ]
         posterior = hierarchical_posterior(
             levels, engagement.config.prior_ctr, self.settings.prior_strength

@@ -19,6 +19,8 @@ import numpy as np
 from palate.features.entity_engagement import Evidence
 from palate.pipeline.candidates import FloatArray
 
+_EDGE = 1e-6  # a prior mean is kept this far inside (0, 1), so both Beta parameters stay > 0
+
 
 @dataclass(frozen=True, slots=True)
 class BetaPosterior:
@@ -53,19 +55,21 @@ def hierarchical_posterior(
     """
     if not 0.0 < base_rate < 1.0 or strength <= 0:
         raise ValueError("base_rate must be in (0, 1) and strength > 0")
-    arms = len(levels[0].clicks) if levels else 0
-    prior_mean = np.full(arms, base_rate)
-    posterior = BetaPosterior(prior_mean * strength, (1.0 - prior_mean) * strength)
-    for level in levels:
+    if not levels:
+        return BetaPosterior(np.empty(0), np.empty(0))
+    # The base rate broadcasts into the first level's arrays: no per-arm prior array to build.
+    # (ufuncs rather than np.clip: this runs per request, and clip's wrapper costs more.)
+    prior_mean: FloatArray | float = min(max(base_rate, _EDGE), 1.0 - _EDGE)
+    alpha = beta = np.empty(0)
+    for depth, level in enumerate(levels):
+        if depth:
+            prior_mean = np.minimum(np.maximum(alpha / (alpha + beta), _EDGE), 1.0 - _EDGE)
         # Lost impression beacons can leave more clicks than impressions; never a negative beta.
-        # (ufuncs rather than np.clip: this runs per request, and clip's wrapper costs more.)
         clicks = np.maximum(level.clicks, 0.0)
         misses = np.maximum(level.impressions - clicks, 0.0)
-        prior_mean = np.minimum(np.maximum(posterior.mean, 1e-6), 1.0 - 1e-6)
-        posterior = BetaPosterior(
-            prior_mean * strength + clicks, (1.0 - prior_mean) * strength + misses
-        )
-    return posterior
+        alpha = prior_mean * strength + clicks
+        beta = (1.0 - prior_mean) * strength + misses
+    return BetaPosterior(alpha, beta)
 
 
 def _seed_state(seed: int, keys: tuple[str, ...]) -> dict[str, object]:

@@ -194,7 +194,7 @@ class Pipeline(Generic[Q]):
                 ranked: RankedScores = score_ranked(query, candidates)
                 return ranked
             scores = np.asarray(scorer.score(query, candidates), dtype=np.float64)
-            return RankedScores(scores, np.argsort(-scores, kind="stable").astype(np.int32))
+            return RankedScores.of(scores)
 
         if budget <= 0:
             ranked = score()

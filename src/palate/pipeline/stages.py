@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
 
 Q_contra = TypeVar("Q_contra", contravariant=True)
@@ -66,6 +69,29 @@ class RankedScores:
 
     scores: FloatArray
     order: IntArray
+
+    @classmethod
+    def of(cls, scores: FloatArray) -> RankedScores:
+        """``scores`` with their order, sorted here."""
+        return cls(scores, descending_order(scores).astype(np.int32))
+
+
+def descending_order(scores: FloatArray) -> npt.NDArray[np.intp]:
+    """``argsort(-scores, kind="stable")``: best first, ties in row order, NaN last.
+
+    The stable sort's merges mispredict branches on every fresh array (~45 µs for 1,000
+    scores here); the default sort runs on SIMD (~20 µs) but orders ties arbitrarily, so its
+    answer is kept only when no two neighbours are equal, which is the common case.
+
+    >>> descending_order(np.array([0.2, 0.9, 0.2, np.nan, 0.5])).tolist()
+    [1, 4, 0, 2, 3]
+    """
+    keys = -scores
+    order = np.argsort(keys)
+    ranked = keys.take(order)
+    if len(ranked) > 1 and (np.isnan(ranked[-1]) or (ranked[1:] == ranked[:-1]).any()):
+        return np.argsort(keys, kind="stable")
+    return order
 
 
 class Selector(Protocol[Q_contra]):

@@ -16,9 +16,10 @@ class StageNotApplicableError(RuntimeError):
     """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StageTrace:
-    """One stage's record in a run."""
+    """One stage's record in a run (not frozen: a frozen dataclass's ``__init__`` costs three
+    times as much, and a request writes one per stage)."""
 
     stage: str
     kind: str

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from palate.domain.requests import RankingRequest
 from palate.pipeline.candidates import Candidates, FloatArray
-from palate.pipeline.stages import RankedScores, Scorer
+from palate.pipeline.stages import RankedScores, Scorer, descending_order
 from palate.pipeline.trace import StageNotApplicableError
 from palate.ranking.compiled import FloatMatrix, Predictor, load_predictor
 from palate.ranking.embedding_features import (
@@ -183,7 +183,7 @@ class LearnedScorer:
             raise ModelUnavailableError("no ranking model is loaded")
         if len(candidates) <= self.top_k:
             scores = self._model_scores(loaded, candidates, None)
-            ranked = RankedScores(scores, np.argsort(-scores, kind="stable").astype(np.int32))
+            ranked = RankedScores.of(scores)
         else:
             ranked = self._two_stage(request, candidates, loaded)
         _SERVED.set(loaded.version)
@@ -195,7 +195,7 @@ class LearnedScorer:
         first = np.asarray(self.first_stage.score(request, candidates), dtype=np.float64)
         if first.shape != (len(candidates),):
             raise ValueError(f"stage 1 gave {first.shape} scores for {len(candidates)}")
-        order = np.argsort(-first, kind="stable")  # NaN sorts last; ties keep input order
+        order = descending_order(first)  # NaN sorts last; ties keep input order
         top, rest = order[: self.top_k], order[self.top_k :]
         model_scores = self._model_scores(loaded, candidates, top)
         scores = np.empty(len(candidates), dtype=np.float64)
