@@ -96,13 +96,11 @@ class CustomerVenueHistory:
                 "cv_days_since": np.full(n, c.never_days),
                 "cv_recency": np.zeros(n),
             }
-        age = np.maximum(request.now - last, 0.0)  # NaN where never ordered
-        never = np.isnan(age)
-        days = np.where(never, c.never_days, age / DAY_S)
-        recency = 0.5 ** (age / (c.recency_half_life_hours * HOUR_S))
-        recency[never] = 0.0
-        return {
-            "cv_orders": counts,
-            "cv_days_since": np.minimum(days, c.never_days),
-            "cv_recency": recency,
-        }
+        # A customer has ordered from a handful of the candidates: work on those rows only.
+        hits = np.flatnonzero(last == last)  # not NaN: ordered at least once
+        age = np.maximum(request.now - last.take(hits), 0.0)
+        days = np.full(n, c.never_days)
+        days[hits] = np.minimum(age / DAY_S, c.never_days)
+        recency = np.zeros(n)
+        recency[hits] = 0.5 ** (age / (c.recency_half_life_hours * HOUR_S))
+        return {"cv_orders": counts, "cv_days_since": days, "cv_recency": recency}

@@ -78,7 +78,7 @@ class TagTable:
         if self.padded.shape[1] == 0:
             return np.zeros(len(where))
         values = np.append(np.maximum(per_tag, 0.0), 0.0)  # the pad code reads 0
-        best: FloatArray = values[self.padded[where]].max(axis=1)
+        best: FloatArray = values.take(self.padded.take(where, axis=0)).max(axis=1)
         return best
 
 

@@ -100,7 +100,8 @@ def heuristic_terms(
     """
     base = catalog_terms(candidates, w)
     popularity = np.log1p(np.maximum(candidates.feature("pop_orders_7d"), 0.0))
-    peak = popularity_peak(candidates) if peak is None else peak
+    if peak is None:  # popularity_peak's answer, from the column just computed
+        peak = float(popularity.max()) if len(popularity) else 0.0
     habit = np.log1p(np.maximum(candidates.feature("cv_orders"), 0.0))
     return {
         "eta": w.distance * base["eta"],

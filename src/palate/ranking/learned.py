@@ -138,7 +138,9 @@ def feature_matrix(
     """
     columns = candidates.features
     n_rows = len(candidates) if rows is None else len(rows)
-    matrix = np.empty((n_rows, len(features)), dtype=np.float64)
+    # Filled a feature per row of the transpose, each a contiguous write (a take straight into
+    # it when rows are chosen), then transposed into the row-major matrix the forest reads.
+    by_feature = np.empty((len(features), n_rows), dtype=np.float64)
     missing: list[str] = []
     for j, name in enumerate(features):  # one pass per feature column, never per candidate
         try:
@@ -146,10 +148,13 @@ def feature_matrix(
         except KeyError:
             missing.append(name)
             continue
-        matrix[:, j] = column if rows is None else column[rows]
+        if rows is None:
+            by_feature[j] = column
+        else:  # rows come from an argsort, so always in range; "raise" would buffer the out
+            column.take(rows, out=by_feature[j], mode="clip")
     if missing:
         raise MissingFeaturesError(missing)
-    return matrix
+    return np.ascontiguousarray(by_feature.T)
 
 
 class LearnedScorer:
