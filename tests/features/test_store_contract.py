@@ -89,6 +89,23 @@ def test_map_read_of_chosen_fields_skips_absent_ones(store: FeatureStore) -> Non
     assert math.isnan(last[1])
 
 
+@pytest.mark.parametrize("entity", ["u1", "nobody"])
+def test_a_read_of_named_fields_answers_them_aligned(store: FeatureStore, entity: str) -> None:
+    write_map(store, VISITS, map_frame("u1", ["a", "b", "c"], [1.0, 2.0, 3.0], [T0] * 3))
+    named = ["c", "zz", "a", "b", "yy"]
+    got = read_map(store, VISITS, entity, T0 + HOUR, fields=named)
+    values, last = got.aligned()
+    expected_values, expected_last = got.lookup(named)
+    assert values.tolist() == expected_values.tolist()
+    assert np.array_equal(last, expected_last, equal_nan=True)
+    assert (values > 0).tolist() == (
+        [True, False, True, True, False] if entity == "u1" else [False] * 5
+    )
+    assert read_map(store, VISITS, entity, T0, fields=[]).aligned()[0].tolist() == []
+    with pytest.raises(ValueError, match="named fields"):
+        read_map(store, VISITS, entity, T0).aligned()
+
+
 def test_missing_entities_read_as_empty(store: FeatureStore) -> None:
     reads = ReadBatch()
     m = reads.map(VISITS, "nobody")

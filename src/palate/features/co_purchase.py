@@ -98,7 +98,10 @@ class CoPurchase:
         ]
 
         def finish(results: ReadResults) -> Columns:
-            return {"co_purchase": summed([results[h] for h in handles], request.keys())}
+            total = np.zeros(len(ids))
+            for handle in handles:  # each read named exactly the candidates
+                total += results[handle].aligned()[0]
+            return {"co_purchase": total}
 
         return finish
 

@@ -37,7 +37,6 @@ from palate.features.store import (
     WriteBatch,
 )
 from palate.features.store.reads import CounterValues
-from palate.pipeline.id_lookup import as_str_array
 
 NAME = "item_hour_popularity"
 HOURS = 24
@@ -146,9 +145,8 @@ class ItemHourPopularity:
 
     def columns(self, results: ReadResults, planned: HourReads) -> Columns:
         """``item_pop_hour`` and ``item_hour_lift`` aligned with the planned item ids."""
-        keys = as_str_array(planned.item_ids)  # converted once for both lookups
-        in_hour, _ = results[planned.in_hour].lookup(keys)
-        all_day, _ = results[planned.all_day].lookup(keys)
+        in_hour, _ = results[planned.in_hour].aligned()
+        all_day, _ = results[planned.all_day].aligned()
         rhythm = results[planned.rhythm].values[0]
         return hour_columns(in_hour, all_day, rhythm, planned.hour, self.config)
 

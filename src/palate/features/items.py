@@ -108,13 +108,12 @@ class ItemPopularity:
         never = self.config.never_days
 
         def finish(results: ReadResults) -> Columns:
-            keys = request.keys()
-            popularity, _ = results[items].lookup(keys)
+            popularity, _ = results[items].aligned()
             venue_total = float(results[total].values[0, 0])
             share = popularity / venue_total if venue_total > 0 else np.zeros(len(ids))
             orders, last = (np.zeros(len(ids)), np.full(len(ids), np.nan))
             if mine is not None:
-                orders, last = results[mine].lookup(keys)
+                orders, last = results[mine].aligned()
             age_days = np.maximum(request.now - last, 0.0) / DAY_S  # NaN: never ordered
             days = np.where(np.isnan(age_days), never, age_days)  # (nan_to_num's wrapper is slow)
             return {

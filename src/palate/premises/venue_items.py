@@ -144,18 +144,22 @@ def menu_sections(columns: ItemColumns, ranked: Candidates) -> list[Section]:
 
     Items inside a section keep the personalised ranking order.
     """
-    codes = columns.category.codes[ranked.positions]
-    present, group = np.unique(codes, return_inverse=True)
+    codes = columns.category.codes.take(ranked.positions).astype(np.intp)
+    # Category codes are small integers: counting them groups the items, no sort needed.
+    counts = np.bincount(codes)
+    present = np.flatnonzero(counts)
+    group = (np.cumsum(counts > 0) - 1).take(codes)
     affinity = np.full(len(present), -np.inf)
     np.maximum.at(affinity, group, _column(ranked, "menu_category_share"))
     sold = np.bincount(group, weights=_column(ranked, "item_pop"), minlength=len(present))
-    ids = columns.item_ids[ranked.positions]
     by_group = np.argsort(group, kind="stable")  # rank order kept inside each category
-    members = np.split(ids[by_group], np.cumsum(np.bincount(group))[:-1])
+    ids = columns.item_ids.take(ranked.positions.take(by_group)).tolist()
+    ends = np.cumsum(counts.take(present)).tolist()
     sections = []
     for at in np.lexsort((present, -sold, -affinity)).tolist():
         name = columns.category.vocabulary[int(present[at])]
-        sections.append(Section(name, members[at].tolist(), category=name))
+        start = ends[at - 1] if at else 0
+        sections.append(Section(name, ids[start : ends[at]], category=name))
     return sections
 
 

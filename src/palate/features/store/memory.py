@@ -28,6 +28,7 @@ from palate.features.store.reads import (
     ReadResults,
     SnapshotRead,
     WindowRead,
+    held_fields,
 )
 from palate.features.store.specs import CounterSpec, MapSpec, WindowSpec
 from palate.features.store.writes import (
@@ -165,11 +166,11 @@ class MemoryFeatureStore(MemorySnapshots):
         table = self._tables.get(("m", spec.kind, spec.name, read.sub), {})
         cells = self._state(table, read.entity_id, clock)
         if not cells:
-            return MapValues.empty()
-        names = sorted(cells) if read.fields is None else [f for f in read.fields if f in cells]
+            return MapValues.empty(None if read.fields is None else len(read.fields))
+        names, asked = held_fields(read, cells)
         pairs = np.array([cells[name] for name in names], dtype=np.float64).reshape(-1, 2)
         values = decay_to(pairs[:, 0], pairs[:, 1], now, spec.tau)
-        return MapValues(np.array(names, dtype=np.str_), values, pairs[:, 1])
+        return MapValues(np.array(names, dtype=np.str_), values, pairs[:, 1], asked)
 
     def _live_states(self, table: Table, entity_ids: tuple[str, ...], clock: float) -> list[Any]:
         missing: list[Any] = [clock, None]

@@ -12,8 +12,9 @@ index the :class:`ReadResults` with the handles::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -83,11 +84,30 @@ class MapValues:
     fields: npt.NDArray[np.str_]
     values: FloatArray
     last_ts: FloatArray
+    asked: npt.NDArray[np.bool_] | None = None
+    """For a read of named fields: which of them the map holds (``fields`` are those, in the
+    order asked), so :meth:`aligned` answers without searching; None for a whole-map read."""
 
     @classmethod
-    def empty(cls) -> MapValues:
-        """A map that holds nothing."""
-        return cls(np.empty(0, dtype=np.str_), np.empty(0), np.empty(0))
+    def empty(cls, asked: int | None = None) -> MapValues:
+        """A map that holds nothing (none of ``asked`` named fields, when they were named)."""
+        hits = None if asked is None else np.zeros(asked, dtype=np.bool_)
+        return cls(np.empty(0, dtype=np.str_), np.empty(0), np.empty(0), hits)
+
+    def aligned(self) -> tuple[FloatArray, FloatArray]:
+        """:meth:`lookup` of exactly the fields the read named, without the search.
+
+        >>> m = MapValues(np.array(["b"]), np.array([2.0]), np.array([10.0]),
+        ...               asked=np.array([False, True]))
+        >>> [a.tolist() for a in m.aligned()]
+        [[0.0, 2.0], [nan, 10.0]]
+        """
+        if self.asked is None:
+            raise ValueError("aligned() needs a read of named fields")
+        values, last = np.zeros(len(self.asked)), np.full(len(self.asked), np.nan)
+        values[self.asked] = self.values
+        last[self.asked] = self.last_ts
+        return values, last
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -168,6 +188,17 @@ class SnapshotRows:
         if name not in self.columns:
             return np.full(len(self.found), np.nan, dtype=np.float32)
         return self.values[:, self.columns.index(name)]
+
+
+def held_fields(
+    read: MapRead, cells: Mapping[str, object]
+) -> tuple[list[str], npt.NDArray[np.bool_] | None]:
+    """The fields a map read answers (all held, sorted; or those of the named ones held, in
+    their order) and, for named fields, which of them are held. Every store answers so."""
+    if read.fields is None:
+        return sorted(cells), None
+    asked = [name in cells for name in read.fields]
+    return list(compress(read.fields, asked)), np.array(asked, dtype=np.bool_)
 
 
 def _ids(entity_ids: Sequence[str] | npt.NDArray[np.str_]) -> tuple[str, ...]:

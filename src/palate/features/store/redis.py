@@ -25,6 +25,7 @@ from palate.features.store.reads import (
     ReadResults,
     SnapshotRead,
     WindowRead,
+    held_fields,
 )
 from palate.features.store.redis_keys import KeyLayout
 from palate.features.store.redis_scripts import APPLY
@@ -136,7 +137,7 @@ class RedisFeatureStore(RedisSnapshots):
             return lambda raw: _map(read, dict(raw), now)
         if not read.fields:
             pipe.exists(key)
-            return lambda _: MapValues.empty()
+            return lambda _: MapValues.empty(0)
         pipe.hmget(key, list(read.fields))
         return lambda raw: _map(read, dict(zip(read.fields or (), raw, strict=True)), now)
 
@@ -178,11 +179,11 @@ def _map(read: MapRead, raw: dict[Any, Any], now: float) -> MapValues:
         if blob is not None and len(blob) == 16
     }
     if not cells:
-        return MapValues.empty()
-    names = sorted(cells) if read.fields is None else [f for f in read.fields if f in cells]
+        return MapValues.empty(None if read.fields is None else len(read.fields))
+    names, asked = held_fields(read, cells)
     pairs = np.frombuffer(b"".join(cells[name] for name in names), dtype="<f8").reshape(-1, 2)
     values = decay_to(pairs[:, 0], pairs[:, 1], now, read.spec.tau)
-    return MapValues(np.array(names, dtype=np.str_), values, pairs[:, 1].copy())
+    return MapValues(np.array(names, dtype=np.str_), values, pairs[:, 1].copy(), asked)
 
 
 def _counters(read: CounterRead, raw: list[bytes | None], now: float) -> CounterValues:
