@@ -26,6 +26,7 @@ import logging
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from palate.catalog.columns import MISSING_DAY
 from palate.catalog.index import VenueIndex
@@ -67,7 +68,7 @@ def click_evidence(candidates: Candidates, prior: EngagementConfig) -> Evidence:
     return Evidence(np.minimum(np.maximum(clicks, 0.0, out=clicks), impressions), impressions)
 
 
-def city_evidence(codes: IntArray, venue: Evidence, rows: IntArray) -> Evidence:
+def city_evidence(codes: npt.NDArray[np.intp], venue: Evidence, rows: IntArray) -> Evidence:
     """The city totals (clicks, impressions) over all the request's candidates, for ``rows``.
 
     The candidates of a Discovery request nearly always share one city: then the totals are
@@ -78,8 +79,9 @@ def city_evidence(codes: IntArray, venue: Evidence, rows: IntArray) -> Evidence:
         impressions = float(np.add.reduce(venue.impressions))
         return Evidence(np.full(len(rows), clicks), np.full(len(rows), impressions))
     size = int(codes.max()) + 1
-    clicks_by_city = np.bincount(codes, weights=venue.clicks, minlength=size)
-    impressions_by_city = np.bincount(codes, weights=venue.impressions, minlength=size)
+    # (weighted counts are float64 already; the stubs type every bincount as integers)
+    clicks_by_city = np.bincount(codes, venue.clicks, size).astype(np.float64, copy=False)
+    impressions_by_city = np.bincount(codes, venue.impressions, size).astype(np.float64, copy=False)
     at = codes.take(rows)
     return Evidence(clicks_by_city.take(at), impressions_by_city.take(at))
 

@@ -66,6 +66,13 @@ class FeatureColumns(MutableMapping[str, FloatArray]):
         self._own[name] = column
         self._cache.pop(name, None)
 
+    def update(self, columns: Mapping[str, FloatArray], /) -> None:  # type: ignore[override]
+        """Write several columns (a hydrator's) at once, without a ``__setitem__`` per name."""
+        self._own.update(columns)
+        if self._cache:
+            for name in columns:
+                self._cache.pop(name, None)
+
     def __delitem__(self, name: str) -> None:
         if name not in self:
             raise KeyError(name)

@@ -32,13 +32,7 @@ from palate.pipeline.stages import (
     Scorer,
     Selector,
 )
-from palate.pipeline.trace import (
-    StageNotApplicableError,
-    StageTrace,
-    Trace,
-    collecting_details,
-    stop_collecting,
-)
+from palate.pipeline.trace import STAGE_DETAILS, StageNotApplicableError, StageTrace, Trace
 
 Q = TypeVar("Q")
 
@@ -166,19 +160,19 @@ class Pipeline(Generic[Q]):
     def _apply_scorers(
         self, trace: Trace, query: Q, candidates: Candidates
     ) -> tuple[Candidates, str]:
+        count = len(candidates.positions)
         for scorer in self.scorers:
             started = time.perf_counter_ns()
-            details, token = collecting_details()
+            details: dict[str, object] = {}
+            token = STAGE_DETAILS.set(details)
             try:
                 ranked = self._score(scorer, query, candidates)
             except Exception as exc:  # the chain's next scorer takes over
-                self._record(trace, scorer.name, "scorer", started, candidates, candidates, exc)
+                self._record(trace, scorer.name, "scorer", started, count, count, exc)
                 continue
             finally:
-                stop_collecting(token)
-            self._record(
-                trace, scorer.name, "scorer", started, candidates, candidates, None, details
-            )
+                STAGE_DETAILS.reset(token)
+            self._record(trace, scorer.name, "scorer", started, count, count, None, details)
             candidates.scores = ranked.scores
             return candidates.take(ranked.order), scorer.name
         raise StageError("scorers", RuntimeError("every scorer in the chain failed"))
@@ -216,17 +210,19 @@ class Pipeline(Generic[Q]):
         action: Callable[[], Candidates],
     ) -> Candidates:
         started = time.perf_counter_ns()
-        details, token = collecting_details()
+        details: dict[str, object] = {}
+        token = STAGE_DETAILS.set(details)
+        count_in = len(before.positions)
         try:
             after = action()
         except Exception as exc:
-            self._record(trace, name, kind, started, before, before, exc)
+            self._record(trace, name, kind, started, count_in, count_in, exc)
             if name not in self.fail_open:
                 raise StageError(name, exc) from exc
             return before
         finally:
-            stop_collecting(token)
-        self._record(trace, name, kind, started, before, after, None, details)
+            STAGE_DETAILS.reset(token)
+        self._record(trace, name, kind, started, count_in, len(after.positions), None, details)
         return after
 
     def _record(
@@ -235,23 +231,19 @@ class Pipeline(Generic[Q]):
         name: str,
         kind: str,
         started_ns: int,
-        before: Candidates,
-        after: Candidates,
+        count_in: int,
+        count_out: int,
         error: BaseException | None,
         details: dict[str, object] | None = None,
     ) -> None:
+        # Positional, no Candidates.__len__: a request records a dozen of these.
         duration_us = (time.perf_counter_ns() - started_ns) / 1_000
         budget = self.budgets_us.get(name, 0.0)
+        failed = None if error is None else type(error).__name__
+        skipped = error is not None and isinstance(error, StageNotApplicableError)
+        over = 0.0 < budget < duration_us
         trace.stages.append(
             StageTrace(
-                stage=name,
-                kind=kind,
-                duration_us=duration_us,
-                count_in=len(before),
-                count_out=len(after),
-                error=None if error is None else type(error).__name__,
-                over_budget=budget > 0 and duration_us > budget,
-                skipped=isinstance(error, StageNotApplicableError),
-                details=details or None,
+                name, kind, duration_us, count_in, count_out, failed, over, skipped, details or None
             )
         )
