@@ -9,7 +9,7 @@ tile's click rate under Thompson sampling and the exploration budget.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -46,59 +46,80 @@ def _shares(values: FloatArray) -> FloatArray:
     return values / top if top > 0 else np.zeros(len(values))
 
 
+def _category_relevance(
+    candidates: Candidates, index: VenueIndex, catalog: Catalog, weights: Mapping[str, float]
+) -> tuple[list[str], list[int], list[float]]:
+    """Catalog categories with deliverable, open venues: ids, venue counts, affinity shares."""
+    multi = index.columns.categories
+    counts = multi.matrix.take(candidates.positions, axis=0).sum(axis=0)
+    codes = [
+        c for c in np.flatnonzero(counts).tolist() if multi.vocabulary[c] in catalog.categories
+    ]
+    ids = [multi.vocabulary[c] for c in codes]
+    affinity = _shares(np.array([weights.get(cid, 0.0) for cid in ids]))
+    return ids, counts.take(codes).tolist(), affinity.tolist()
+
+
 def category_tiles(
     candidates: Candidates, index: VenueIndex, catalog: Catalog, weights: Mapping[str, float]
 ) -> list[Tile]:
     """Catalog categories with deliverable, open venues; relevance: the customer's affinity."""
-    multi = index.columns.categories
-    counts = multi.matrix[candidates.positions].sum(axis=0)
-    present = [
-        (code, multi.vocabulary[code])
-        for code in np.flatnonzero(counts).tolist()
-        if multi.vocabulary[code] in catalog.categories
-    ]
-    affinity = _shares(np.array([weights.get(cid, 0.0) for _, cid in present]))
+    ids, counts, affinity = _category_relevance(candidates, index, catalog, weights)
     tiles = []
-    for (code, cid), relevance in zip(present, affinity.tolist(), strict=True):
+    for cid, venues, relevance in zip(ids, counts, affinity, strict=True):
         category = catalog.categories[cid]
         fields: dict[str, object] = {
             "category_id": cid,
             "slug": category.slug,
             "name": category.name,
-            "venues": int(counts[code]),
+            "venues": venues,
         }
         tiles.append(Tile("category", cid, relevance, fields))
     return tiles
 
 
-def brand_tiles(candidates: Candidates, index: VenueIndex, catalog: Catalog) -> list[Tile]:
-    """Brands with deliverable, open venues; relevance: the customer's orders from the brand."""
-    codes = index.brand.codes[candidates.positions]
+def _brand_relevance(
+    candidates: Candidates, index: VenueIndex
+) -> tuple[list[str], list[int], list[float]]:
+    """Brands with deliverable, open venues: ids, venue counts, shares of the customer's orders."""
+    codes = index.brand.codes.take(candidates.positions)
     has = codes >= 0
     width = len(index.brand.vocabulary)
     venues = np.bincount(codes[has], minlength=width)
     orders = np.bincount(codes[has], weights=_column(candidates, "cv_orders")[has], minlength=width)
-    present = np.flatnonzero(venues).tolist()
-    relevance = _shares(np.asarray(orders[present], dtype=np.float64))
+    present = np.flatnonzero(venues)
+    relevance = _shares(orders.take(present).astype(np.float64, copy=False))
+    ids = [index.brand.vocabulary[code] for code in present.tolist()]
+    return ids, venues.take(present).tolist(), relevance.tolist()
+
+
+def brand_tiles(candidates: Candidates, index: VenueIndex, catalog: Catalog) -> list[Tile]:
+    """Brands with deliverable, open venues; relevance: the customer's orders from the brand."""
     tiles = []
-    for code, share in zip(present, relevance.tolist(), strict=True):
-        bid = index.brand.vocabulary[code]
+    for bid, venues, share in zip(*_brand_relevance(candidates, index), strict=True):
         brand = catalog.brands.get(bid)
-        fields: dict[str, object] = {
-            "brand_id": bid,
-            "name": bid if brand is None else brand.name,
-            "venues": int(venues[code]),
-        }
-        tiles.append(Tile("brand", bid, share, fields))
+        name = bid if brand is None else brand.name
+        tiles.append(Tile("brand", bid, share, {"brand_id": bid, "name": name, "venues": venues}))
     return tiles
 
 
-def _venue_relevance(candidates: Candidates, index: VenueIndex) -> dict[str, float]:
-    """Per deliverable venue: 1 when the customer ordered there, else their cuisine affinity."""
-    ids = index.venue_ids[candidates.positions].tolist()
-    ordered = _column(candidates, "cv_orders") > 0
-    affinity = np.where(ordered, 1.0, np.clip(_column(candidates, "cuisine_affinity"), 0.0, 1.0))
-    return dict(zip(ids, affinity.tolist(), strict=True))
+def _venue_relevance(
+    candidates: Candidates, index: VenueIndex, venue_ids: list[str]
+) -> dict[str, float]:
+    """Of ``venue_ids``, the deliverable ones: 1 when the customer ordered there, else their
+    cuisine affinity."""
+    relevance: dict[str, float] = {}
+    for venue in venue_ids:  # a banner or two: no array of every candidate's relevance
+        try:
+            rows = np.flatnonzero(candidates.positions == index.position(venue))
+        except KeyError:
+            continue  # not in the catalog (any more)
+        if len(rows):
+            row = int(rows[0])
+            ordered = _column(candidates, "cv_orders")[row] > 0
+            affinity = float(np.clip(_column(candidates, "cuisine_affinity")[row], 0.0, 1.0))
+            relevance[venue] = 1.0 if ordered else affinity
+    return relevance
 
 
 def _valid(banner: Banner, now: datetime) -> bool:
@@ -110,7 +131,9 @@ def _valid(banner: Banner, now: datetime) -> bool:
         return moment.replace(tzinfo=UTC)
 
     start, end = aware(banner.valid_from), aware(banner.valid_to)
-    return replace(banner, valid_from=start, valid_to=end).is_valid_at(now)
+    if start is not None and now < start:
+        return False
+    return end is None or now < end
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,24 +146,28 @@ class Here:
 
 
 def banner_tiles(
-    here: Here,
-    index: VenueIndex,
-    catalog: Catalog,
-    categories: list[Tile],
-    brands: list[Tile],
+    here: Here, index: VenueIndex, catalog: Catalog, weights: Mapping[str, float]
 ) -> list[Tile]:
-    """Banners valid now, in this market, pointing at something deliverable here."""
-    targets: dict[str, dict[str, float]] = {
-        "venue": _venue_relevance(here.candidates, index),
-        "category": {t.id: t.relevance for t in categories},
-        "brand": {t.id: t.relevance for t in brands},
-    }
+    """Banners valid now, in this market, pointing at something deliverable here (relevance:
+    their target's, worked out only for the kinds of target these banners have)."""
+    live = [
+        b
+        for b in catalog.banners.values()
+        if _valid(b, here.now) and (not b.markets or here.market_id in b.markets)
+    ]
+    targets: dict[str, dict[str, float]] = {}
+    kinds = {b.target_kind for b in live}
+    if "venue" in kinds:
+        ids = [b.target_id for b in live if b.target_kind == "venue"]
+        targets["venue"] = _venue_relevance(here.candidates, index, ids)
+    if "category" in kinds:
+        ids, _, shares = _category_relevance(here.candidates, index, catalog, weights)
+        targets["category"] = dict(zip(ids, shares, strict=True))
+    if "brand" in kinds:
+        ids, _, shares = _brand_relevance(here.candidates, index)
+        targets["brand"] = dict(zip(ids, shares, strict=True))
     tiles = []
-    for banner in catalog.banners.values():
-        if not _valid(banner, here.now):
-            continue
-        if banner.markets and here.market_id not in banner.markets:
-            continue
+    for banner in live:
         relevance = targets.get(banner.target_kind, {}).get(banner.target_id)
         if relevance is None:
             continue

@@ -139,12 +139,10 @@ def tiles_for(kind: str, state: ServingState, served: Served) -> list[Tile]:
         served.shown.user_id,
         served.shown.now,
     )
-    categories = category_tiles(candidates, state.index, state.catalog, weights)
     if kind == "categories":
-        return categories
-    brands = brand_tiles(candidates, state.index, state.catalog)
+        return category_tiles(candidates, state.index, state.catalog, weights)
     here = Here(candidates, served.shown.market_id, served.shown.now)
-    return banner_tiles(here, state.index, state.catalog, categories, brands)
+    return banner_tiles(here, state.index, state.catalog, weights)
 
 
 def entry_points(
