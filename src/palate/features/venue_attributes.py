@@ -112,7 +112,8 @@ class VenueAttributes:
     """Venue id → IANA zone of its city, for features counted in the venue's local time."""
     venue_lookup: IdLookup = field(default_factory=lambda: IdLookup([]))
     """Venue id → position; tag tables and ``price_array`` share these positions."""
-    price_array: FloatArray = field(default_factory=lambda: np.empty(0))
+    price_array: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
+    """Price level per position, and one NaN past the end: the level position -1 reads."""
 
     @classmethod
     def build(
@@ -137,7 +138,7 @@ class VenueAttributes:
             price_frame,
             dict(timezones or {}),
             venue_lookup=IdLookup(order),
-            price_array=np.array([levels.get(v, np.nan) for v in order], dtype=np.float64),
+            price_array=np.array([*(levels.get(v, np.nan) for v in order), np.nan]),
         )
 
     @classmethod
@@ -159,8 +160,7 @@ class VenueAttributes:
 
     def price_level_at(self, where: npt.NDArray[np.intp]) -> FloatArray:
         """Price levels of the venues at these positions (NaN for -1)."""
-        levels = np.full(len(where), np.nan)
-        levels[where >= 0] = self.price_array[where[where >= 0]]
+        levels: FloatArray = self.price_array.take(where)  # -1 reads the NaN past the end
         return levels
 
 

@@ -132,17 +132,17 @@ class MapValues:
         >>> [a.tolist() for a in m.lookup_positions(np.array([7, 3, -1]), np.array([3, 7]))]
         [[1.0, 2.0, 0.0], [20.0, 10.0, nan]]
         """
-        values, last = np.zeros(len(keys)), np.full(len(keys), np.nan)
         if not len(fields) or not len(keys):
-            return values, last
-        order = np.argsort(fields)
-        ordered = fields[order]
-        at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
-        hit = (ordered[at] == keys) & (keys >= 0)
-        where = order[at[hit]]
-        values[hit] = self.values[where]
-        last[hit] = self.last_ts[where]
-        return values, last
+            return np.zeros(len(keys)), np.full(len(keys), np.nan)
+        # Spread the map over every position (a few thousand), then one gather per column:
+        # cheaper than searching a thousand keys among the fields. Slot `size` is the pad
+        # that position -1 reads.
+        size = max(int(fields.max()), int(keys.max())) + 1
+        known = fields >= 0
+        spread_values, spread_last = np.zeros(size + 1), np.full(size + 1, np.nan)
+        spread_values[fields[known]] = self.values[known]
+        spread_last[fields[known]] = self.last_ts[known]
+        return spread_values.take(keys), spread_last.take(keys)
 
     def positions(self, keys: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
         """Index of each key among ``fields``, -1 when absent."""
