@@ -9,7 +9,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from palate.bench.runner import BenchConfig, report_markdown, run_bench
+from palate.bench.runner import BenchConfig, report_markdown, run_bench, sustained_rate
 from palate.bench.scenarios import HEALTHZ, SCENARIOS
 from palate.cli import app
 from palate.ranking.model_store import FileModelStore
@@ -38,6 +38,9 @@ def test_every_scenario_has_sane_runs_and_baselines(bench_dir: Path) -> None:
             assert run["cpu_us_per_request"] >= 0
             assert run["generator_cpu_us"] > 0  # the generator in this process did the sending
         assert entry["max_sustained_rate"] in {0.0, *(r["rate"] for r in entry["runs"])}
+        held = [r["rate"] for r in entry["runs"] if r["within_budget"]]
+        assert entry["highest_rate_held"] == max(held, default=0.0)
+        assert entry["max_sustained_rate"] <= entry["highest_rate_held"]
         assert entry["peak_rss_mb"] > 10
     kernel = report["kernel"]
     assert kernel["candidates"] == 1_000
@@ -92,3 +95,13 @@ def test_stages_accounts_for_discovery_stage_by_stage(bench_dir: Path, tmp_path:
     assert "request ÷ kernel" in result.output
     assert "Served model, offline:" in result.output
     assert "NDCG@10" in result.output
+
+
+def test_the_sustained_rate_stops_at_the_first_rate_that_missed() -> None:
+    def ladder(*held: bool) -> list[dict[str, object]]:
+        return [{"rate": 100.0 * (k + 1), "within_budget": h} for k, h in enumerate(held)]
+
+    assert sustained_rate(ladder(True, True, True)) == 300.0
+    assert sustained_rate(ladder(True, False, True)) == 100.0  # 300 held by the machine's luck
+    assert sustained_rate(ladder(False, True)) == 0.0
+    assert sustained_rate([]) == 0.0
