@@ -196,13 +196,20 @@ class CategoryCap:
 
     def select(self, query: ItemQuery, candidates: Candidates) -> Candidates:
         """The scored order with every item past its category's cap dropped."""
-        codes = query.columns.category.codes[candidates.positions]
-        # Rank of each row within its category, in scored order (0 = the category's best).
+        codes = query.columns.category.codes.take(candidates.positions)
+        n = len(codes)
+        if not n:
+            return candidates
+        # Rank of each row within its category, in scored order (0 = the category's best):
+        # its place in the stable sort by category minus where its category's run starts.
         order = np.argsort(codes, kind="stable")
-        sorted_codes = codes[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
-        run_start = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
-        rank = np.empty(len(codes), dtype=np.int64)
-        rank[order] = np.arange(len(codes)) - run_start
+        sorted_codes = codes.take(order)
+        place = np.arange(n)
+        run_starts = np.empty(n, dtype=np.bool_)
+        run_starts[0] = True
+        np.not_equal(sorted_codes[1:], sorted_codes[:-1], out=run_starts[1:])
+        run_start = np.maximum.accumulate(np.where(run_starts, place, 0))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = place - run_start
         kept = np.flatnonzero(rank < self.per_category)[: query.limit].astype(np.int32)
         return candidates.take(kept)
