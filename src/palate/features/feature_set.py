@@ -85,6 +85,12 @@ class FeatureSet:
     """Features with columns per candidate venue."""
     item_features: tuple[ItemFeature, ...] = field(init=False)
     """Features with columns per candidate item."""
+    venue_columns: tuple[str, ...] = field(init=False)
+    """Names of the venue columns, in order."""
+    item_columns: tuple[str, ...] = field(init=False)
+    """Names of the item columns, in order."""
+    personal_venue_features: tuple[VenueFeature, ...] = field(init=False)
+    """The venue features read per customer (the rest are materialised for every venue)."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Options] | None = None) -> FeatureSet:
@@ -115,21 +121,17 @@ class FeatureSet:
         item = tuple(f for f in self.features if isinstance(f, ItemFeature))
         object.__setattr__(self, "venue_features", venue)
         object.__setattr__(self, "item_features", item)
-        columns = [c for f in self.venue_features for c in f.venue_columns]
-        columns += [c for f in self.item_features for c in f.item_columns]
+        # Computed once: the serving path reads these on every request.
+        venue_columns = tuple(c for f in venue for c in f.venue_columns)
+        object.__setattr__(self, "venue_columns", venue_columns)
+        object.__setattr__(self, "item_columns", tuple(c for f in item for c in f.item_columns))
+        object.__setattr__(
+            self, "personal_venue_features", tuple(f for f in venue if f.per_customer)
+        )
+        columns = [*self.venue_columns, *self.item_columns]
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if repeated:
             raise ConfigurationError(f"features: column {repeated[0]!r} is produced twice")
-
-    @property
-    def venue_columns(self) -> tuple[str, ...]:
-        """Names of the venue columns, in order."""
-        return tuple(c for f in self.venue_features for c in f.venue_columns)
-
-    @property
-    def item_columns(self) -> tuple[str, ...]:
-        """Names of the item columns, in order."""
-        return tuple(c for f in self.item_features for c in f.item_columns)
 
     def get(self, name: str) -> Feature | None:
         """An enabled feature by name."""

@@ -124,8 +124,7 @@ class FeatureService:
         request = VenueRequest(
             user_id, view.ids[rows], ts, now, attributes, rows=view.attribute_rows[rows]
         )
-        personal = [f for f in self.features.venue_features if f.per_customer]
-        own = self._run_venue_features(personal, request)
+        own = self._run_venue_features(self.features.personal_venue_features, request)
         return {
             name: own[name] if name in own else shared[name] for name in self.features.venue_columns
         }
