@@ -98,12 +98,18 @@ class CoPurchase:
         ]
 
         def finish(results: ReadResults) -> Columns:
-            total = np.zeros(len(ids))
-            for handle in handles:  # each read named exactly the candidates
-                total += results[handle].aligned()[0]
-            return {"co_purchase": total}
+            return {"co_purchase": summed_aligned([results[h] for h in handles], len(ids))}
 
         return finish
+
+
+def summed_aligned(maps: list[MapValues], count: int) -> FloatArray:
+    """Per named field, the sum of its values over maps that were each read for the same
+    ``count`` named fields (see :meth:`MapValues.aligned`)."""
+    total = np.zeros(count)
+    for values in maps:
+        total += values.aligned()[0]
+    return total
 
 
 def summed(maps: list[MapValues], ids: Sequence[str] | npt.NDArray[np.str_]) -> FloatArray:

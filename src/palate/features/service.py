@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from palate.features.base import Columns, Finish, ItemRequest, VenueFeature, VenueRequest
-from palate.features.co_purchase import CoPurchase, summed
+from palate.features.co_purchase import CoPurchase, summed, summed_aligned
 from palate.features.event_frame import EventFrame
 from palate.features.feature_set import FeatureSet
 from palate.features.store import FeatureStore, MapValues, ReadBatch, WriteBatch
@@ -188,7 +188,7 @@ class FeatureService:
         anchors = dict.fromkeys(anchor_item_ids)
         handles = [reads.map(feature.spec, venue_id, sub=a, fields=ids) for a in anchors]
         results = self.store.read(reads, epoch_seconds(now))
-        return summed([results[h] for h in handles], ids)
+        return summed_aligned([results[h] for h in handles], len(ids))
 
     def frequently_bought_with(
         self, venue_id: str, anchor_item_ids: Sequence[str], now: datetime, limit: int = 20
