@@ -19,7 +19,6 @@ from palate.features.event_frame import EventFrame
 from palate.features.store import ReadBatch, ReadResults, WriteBatch
 from palate.features.venue_attributes import VenueAttributes
 from palate.pipeline.candidates import FloatArray
-from palate.pipeline.id_lookup import as_str_array
 
 Columns = dict[str, FloatArray]
 Finish = Callable[[ReadResults], Columns]
@@ -53,11 +52,6 @@ class ItemRequest:
     cart: tuple[str, ...]
     now: float
     moment: datetime
-    item_keys: npt.NDArray[np.str_] | None = None  # item_ids as one array, converted once
-
-    def keys(self) -> npt.NDArray[np.str_]:
-        """``item_ids`` as a unicode array, what every map lookup of the request needs."""
-        return as_str_array(self.item_ids) if self.item_keys is None else self.item_keys
 
 
 @runtime_checkable

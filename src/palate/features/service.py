@@ -162,9 +162,7 @@ class FeatureService:
     ) -> Columns:
         """Every item column, aligned with ``item_ids``, from one store read."""
         ids = _ids(item_ids)
-        request = ItemRequest(
-            user_id, venue_id, ids, tuple(cart), epoch_seconds(now), now, as_str_array(ids)
-        )
+        request = ItemRequest(user_id, venue_id, ids, tuple(cart), epoch_seconds(now), now)
         reads = ReadBatch()
         finishers = [f.plan_items(request, reads) for f in self.features.item_features]
         return self._finish(reads, request.now, finishers)

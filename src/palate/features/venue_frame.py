@@ -184,7 +184,7 @@ class VenueFeatureFrame:
             )
             pending.parts.append(values)
             pending.done = end
-            return self._finish(pending, now) if end == len(universe) else None
+            return self._finish(pending, now) if end == size else None
         finally:
             self._stepping.release()
 
