@@ -156,7 +156,9 @@ def test_city_evidence_totals_each_city_over_all_candidates(cities: int) -> None
     venue = Evidence(rng.random(400), 10.0 * rng.random(400))
     rows = rng.choice(400, 30, replace=False).astype(np.int32)
     city = city_evidence(codes, venue, rows)
-    for row, clicks, impressions in zip(rows, city.clicks, city.impressions, strict=True):
+    clicks_per_row = np.broadcast_to(city.clicks, rows.shape)  # one city: one value for all
+    impressions_per_row = np.broadcast_to(city.impressions, rows.shape)
+    for row, clicks, impressions in zip(rows, clicks_per_row, impressions_per_row, strict=True):
         same = codes == codes[row]
         assert clicks == pytest.approx(venue.clicks[same].sum())
         assert impressions == pytest.approx(venue.impressions[same].sum())

@@ -55,29 +55,31 @@ def epoch_day(moment: datetime) -> int:
     return (moment.astimezone(UTC) - _EPOCH).days
 
 
-def click_evidence(candidates: Candidates, prior: EngagementConfig) -> Evidence:
+def click_evidence(ctr: FloatArray, impressions: FloatArray, prior: EngagementConfig) -> Evidence:
     """Decayed clicks and impressions per candidate, read back from the ``ctr`` posterior mean.
 
     ``ctr = (clicks + prior_ctr · k) / (impressions + k)``, so clicks follow exactly (up to
     the clip that keeps lost impression beacons from pushing a rate over 1).
     """
-    impressions = np.maximum(candidates.feature("impressions"), 0.0)
+    impressions = np.maximum(impressions, 0.0)
     strength = prior.prior_strength
-    clicks = candidates.feature("ctr") * (impressions + strength)
+    clicks = ctr * (impressions + strength)
     clicks -= prior.prior_ctr * strength
-    return Evidence(np.minimum(np.maximum(clicks, 0.0, out=clicks), impressions), impressions)
+    return Evidence(
+        np.minimum(np.maximum(clicks, 0.0, out=clicks), impressions, out=clicks), impressions
+    )
 
 
-def city_evidence(codes: npt.NDArray[np.intp], venue: Evidence, rows: IntArray) -> Evidence:
+def city_evidence(codes: npt.NDArray[np.integer], venue: Evidence, rows: IntArray) -> Evidence:
     """The city totals (clicks, impressions) over all the request's candidates, for ``rows``.
 
     The candidates of a Discovery request nearly always share one city: then the totals are
-    two sums, without grouping.
+    two sums, without grouping, answered as one value each that broadcasts over ``rows``.
     """
     if not len(codes) or codes.min() == codes.max():
-        clicks = float(np.add.reduce(venue.clicks))
-        impressions = float(np.add.reduce(venue.impressions))
-        return Evidence(np.full(len(rows), clicks), np.full(len(rows), impressions))
+        clicks = np.add.reduce(venue.clicks, keepdims=True)
+        return Evidence(clicks, np.add.reduce(venue.impressions, keepdims=True))
+    codes = codes.astype(np.intp, copy=False)
     size = int(codes.max()) + 1
     # (weighted counts are float64 already; the stubs type every bincount as integers)
     clicks_by_city = np.bincount(codes, venue.clicks, size).astype(np.float64, copy=False)
@@ -98,17 +100,32 @@ def spread_slots(count: int, shown: int) -> IntArray:
 def placed_order(length: int, rows: IntArray, slots: IntArray) -> IntArray:
     """A permutation putting ``rows[i]`` at ``slots[i]``; every other row keeps its order.
 
+    Only the prefix up to the last row or slot involved moves; the rest is the identity.
+
     >>> placed_order(6, np.array([4]), np.array([1])).tolist()
     [0, 4, 1, 2, 3, 5]
     """
-    moved = np.zeros(length, dtype=np.bool_)
+    order = np.arange(length, dtype=np.int32)
+    end = max(int(rows.max()), int(slots.max())) + 1 if len(rows) else 0
+    moved = np.zeros(end, dtype=np.bool_)
     moved[rows] = True
-    taken = np.zeros(length, dtype=np.bool_)
+    taken = np.zeros(end, dtype=np.bool_)
     taken[slots] = True
-    order = np.empty(length, dtype=np.int32)
-    order[slots] = rows
-    order[~taken] = np.flatnonzero(~moved)
+    prefix = order[:end]  # a view: written in place
+    stay = np.flatnonzero(~moved)
+    prefix[~taken] = stay
+    prefix[slots] = rows
     return order
+
+
+def best_beating(draws: FloatArray, benchmark: float, slots: int) -> npt.NDArray[np.intp]:
+    """Indices of the draws above ``benchmark``, highest first (ties by index), at most ``slots``.
+
+    >>> best_beating(np.array([0.2, 0.5, 0.1, 0.5]), 0.15, 2).tolist()
+    [1, 3]
+    """
+    beat = np.flatnonzero(draws > benchmark)
+    return beat[np.argsort(-draws[beat], kind="stable")][:slots]
 
 
 class NewVenueExploration:
@@ -145,54 +162,53 @@ class NewVenueExploration:
         engagement = self.features.features.get("venue_engagement")
         if not slots or not isinstance(engagement, VenueEngagement):
             return candidates
-        if "ctr" not in candidates.features or "impressions" not in candidates.features:
+        try:
+            ctr, impressions = candidates.feature("ctr"), candidates.feature("impressions")
+        except KeyError:
             note(skipped="no click-through columns")
             return candidates
-        rows = self._eligible(request, candidates, shown)
+        rows = self._eligible(request, candidates.positions, impressions, shown)
         if not len(rows):
             return candidates
-        chosen, draws, benchmark = self._winners(request, candidates, rows, shown, slots)
-        if not len(chosen):
+        venue = click_evidence(ctr, impressions, engagement.config)
+        draws = self._draws(request, candidates.positions, venue, rows, engagement.config)
+        benchmark = float(np.add.reduce(ctr[:shown])) / shown
+        best = best_beating(draws, benchmark, slots)
+        if not len(best):
             note(eligible=len(rows), benchmark=round(benchmark, 6))
             return candidates
-        return self._place(candidates, chosen, draws, shown, len(rows), benchmark)
+        return self._place(candidates, rows[best], draws[best], shown, len(rows), benchmark)
 
-    def _eligible(self, request: RankingRequest, candidates: Candidates, shown: int) -> IntArray:
+    def _eligible(
+        self, request: RankingRequest, positions: IntArray, impressions: FloatArray, shown: int
+    ) -> IntArray:
         """New venues ranked below the top N but within the pool."""
         s = self.settings
         window = slice(shown, s.pool)
-        onboarded = self.index.onboarded_day[candidates.positions[window]]
+        onboarded = self.index.onboarded_day.take(positions[window])
         since = max(epoch_day(request.when) - s.new_days, MISSING_DAY + 1)  # no date: not recent
-        recent = onboarded >= since
-        unseen = candidates.feature("impressions")[window] < s.min_impressions
-        eligible: BoolArray = recent | unseen
-        return (np.flatnonzero(eligible) + shown).astype(np.int32)
+        eligible: BoolArray = onboarded >= since
+        eligible |= impressions[window] < s.min_impressions  # unseen
+        rows: IntArray = np.flatnonzero(eligible).astype(np.int32)
+        rows += shown
+        return rows
 
-    def _winners(
+    def _draws(
         self,
         request: RankingRequest,
-        candidates: Candidates,
+        positions: IntArray,
+        venue: Evidence,
         rows: IntArray,
-        shown: int,
-        slots: int,
-    ) -> tuple[IntArray, FloatArray, float]:
-        """Eligible rows whose draw beats the top N's mean click rate, best draw first."""
-        engagement = self.features.features.get("venue_engagement")
-        assert isinstance(engagement, VenueEngagement)  # noqa: S101 - checked by the caller
-        venue = click_evidence(candidates, engagement.config)
-        codes = self.index.city.codes.take(candidates.positions).astype(np.intp)
+        prior: EngagementConfig,
+    ) -> FloatArray:
+        """One click-rate draw per eligible row from its city-then-venue posterior."""
+        codes = self.index.city.codes.take(positions)
         levels = [
             city_evidence(codes, venue, rows),
             Evidence(venue.clicks.take(rows), venue.impressions.take(rows)),
         ]
-        posterior = hierarchical_posterior(
-            levels, engagement.config.prior_ctr, self.settings.prior_strength
-        )
-        draws = posterior.sample(self._rng(request))
-        benchmark = float(np.add.reduce(candidates.feature("ctr")[:shown])) / shown
-        beat = np.flatnonzero(draws > benchmark)
-        best = beat[np.argsort(-draws[beat], kind="stable")][:slots]
-        return rows[best], draws[best], benchmark
+        posterior = hierarchical_posterior(levels, prior.prior_ctr, self.settings.prior_strength)
+        return posterior.sample(self._rng(request))
 
     def _rng(self, request: RankingRequest) -> np.random.Generator:
         where = f"{request.location.lat:.5f},{request.location.lon:.5f}"
@@ -215,12 +231,10 @@ class NewVenueExploration:
         mark = np.zeros(len(candidates))
         mark[slots] = 1.0
         placed.features[EXPLORED] = mark
-        ids = self.index.venue_ids[candidates.positions[chosen]].tolist()
+        ids = self.index.venue_ids.take(candidates.positions.take(chosen)).tolist()
+        moves = zip(ids, chosen.tolist(), slots.tolist(), draws.round(6).tolist(), strict=True)
         note(
-            explored=[
-                [venue, int(src), int(dst), round(float(p), 6)]
-                for venue, src, dst, p in zip(ids, chosen, slots, draws, strict=True)
-            ],
+            explored=[[venue, src, dst, p] for venue, src, dst, p in moves],
             eligible=eligible,
             benchmark=round(benchmark, 6),
         )
