@@ -26,6 +26,7 @@ import uvicorn
 from palate.events.log import EventLog
 from palate.observability.logging import configure_logging
 from palate.serving.app import create_app
+from palate.serving.http_protocol import CoalescingHttpToolsProtocol
 from palate.serving.server import banner
 from palate.serving.state import CATALOG_DIR, EVENTS_DIR, ServingState, load_state
 from palate.settings import Settings
@@ -79,6 +80,7 @@ class BackgroundServer:
             port=settings.server.port,
             access_log=False,
             log_config=None,
+            http=CoalescingHttpToolsProtocol,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="palate-demo-server")

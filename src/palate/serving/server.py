@@ -10,6 +10,7 @@ import uvicorn
 
 from palate.observability.logging import configure_logging
 from palate.serving.app import create_app
+from palate.serving.http_protocol import CoalescingHttpToolsProtocol
 from palate.serving.state import ServingState, load_state
 from palate.serving.workers import Supervisor
 from palate.settings import Settings
@@ -55,4 +56,5 @@ def run_server(settings: Settings, show_banner: bool = False) -> None:
         port=settings.server.port,
         access_log=False,
         log_config=None,
+        http=CoalescingHttpToolsProtocol,
     )

@@ -27,6 +27,8 @@ from multiprocessing.synchronize import Event as EventType
 
 import uvicorn
 
+from palate.serving.http_protocol import CoalescingHttpToolsProtocol
+
 log = logging.getLogger("palate.workers")
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start (kept the same)
 STOP_TIMEOUT_S = 30.0  # how long a stopping worker may finish its requests before it is killed
@@ -56,7 +58,14 @@ def serve_worker(host: str, port: int, app: str, ready: EventType) -> None:
         print(f"worker cannot bind {host}:{port}: {exc}", file=sys.stderr)  # noqa: T201
         sys.exit(STARTUP_FAILURE)
     server = uvicorn.Server(
-        uvicorn.Config(app, factory=True, host=host, port=port, access_log=False)
+        uvicorn.Config(
+            app,
+            factory=True,
+            host=host,
+            port=port,
+            access_log=False,
+            http=CoalescingHttpToolsProtocol,
+        )
     )
 
     def report_started() -> None:
