@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -34,6 +34,11 @@ class Codes:
 
     codes: npt.NDArray[np.int32]
     vocabulary: tuple[str, ...]
+    labels: npt.NDArray[np.object_] = field(init=False, repr=False, compare=False)
+    """The vocabulary as objects, and ``None`` past its end, which code ``-1`` reads."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", np.array([*self.vocabulary, None], dtype=np.object_))
 
     @classmethod
     def encode(cls, values: Sequence[str | None]) -> Codes:
@@ -44,6 +49,15 @@ class Codes:
             (-1 if v is None else lookup[v] for v in values), dtype=np.int32, count=len(values)
         )
         return cls(codes, vocabulary)
+
+    def labels_at(self, rows: npt.NDArray[np.integer]) -> list[str | None]:
+        """The strings of these rows (``None`` where missing), two gathers and no loop.
+
+        >>> Codes.encode(["b2", None, "b1"]).labels_at(np.array([2, 1, 0]))
+        ['b1', None, 'b2']
+        """
+        labels: list[str | None] = self.labels.take(self.codes.take(rows)).tolist()
+        return labels
 
     def code_of(self, value: str) -> int:
         """The code of ``value``, ``-1`` when it never occurs (a binary search: the

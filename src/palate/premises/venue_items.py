@@ -132,7 +132,8 @@ def popular_now(columns: ItemColumns, ranked: Candidates) -> Section:
     under :data:`POPULAR_NOW_MIN_LIFT` are left out. Without the hour columns (feature off or
     its read failed open): the all-day best sellers.
     """
-    popularity = ranked.features.get(HOUR_POPULARITY, _column(ranked, "item_pop"))
+    popularity = ranked.features.get(HOUR_POPULARITY)  # the default only when it is missing
+    popularity = _column(ranked, "item_pop") if popularity is None else popularity
     lift = ranked.features.get("item_hour_lift", np.ones(len(ranked)))
     sold = np.flatnonzero((popularity > 0) & (lift >= POPULAR_NOW_MIN_LIFT))
     order = sold[np.argsort(-popularity[sold], kind="stable")][:SECTION_SIZE]
@@ -144,22 +145,27 @@ def menu_sections(columns: ItemColumns, ranked: Candidates) -> list[Section]:
 
     Items inside a section keep the personalised ranking order.
     """
-    codes = columns.category.codes.take(ranked.positions).astype(np.intp)
-    # Category codes are small integers: counting them groups the items, no sort needed.
-    counts = np.bincount(codes)
-    present = np.flatnonzero(counts)
-    group = (np.cumsum(counts > 0) - 1).take(codes)
-    affinity = np.full(len(present), -np.inf)
-    np.maximum.at(affinity, group, _column(ranked, "menu_category_share"))
-    sold = np.bincount(group, weights=_column(ranked, "item_pop"), minlength=len(present))
-    by_group = np.argsort(group, kind="stable")  # rank order kept inside each category
+    codes = columns.category.codes.take(ranked.positions)
+    if not len(codes):
+        return []
+    # A stable sort by category code groups the items and keeps the ranking inside each group;
+    # each group's best affinity and total sales are then reductions over contiguous runs.
+    by_group = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes - codes.min())
+    sizes = counts[counts > 0]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    affinity = np.maximum.reduceat(_column(ranked, "menu_category_share").take(by_group), starts)
+    sold = np.add.reduceat(_column(ranked, "item_pop").take(by_group), starts)
+    grouped = codes.take(by_group)
+    present = grouped.take(starts)
     ids = columns.item_ids.take(ranked.positions.take(by_group)).tolist()
-    ends = np.cumsum(counts.take(present)).tolist()
+    names = columns.category.labels.take(present).tolist()
+    bounds = list(zip(starts.tolist(), ends.tolist(), strict=True))
     sections = []
     for at in np.lexsort((present, -sold, -affinity)).tolist():
-        name = columns.category.vocabulary[int(present[at])]
-        start = ends[at - 1] if at else 0
-        sections.append(Section(name, ids[start : ends[at]], category=name))
+        start, end = bounds[at]
+        sections.append(Section(names[at], ids[start:end], category=names[at]))
     return sections
 
 

@@ -74,18 +74,17 @@ def envelope(
 def ranked_items(columns: ItemColumns, candidates: Candidates) -> list[dict[str, object]]:
     """The selected items with their menu category, price, score and sponsored mark."""
     rows = candidates.positions
-    scores = candidates.scores
-    scores = np.zeros(len(rows)) if scores is None else scores
-    sponsored = candidates.features.get(SPONSORED, np.zeros(len(rows))) > 0
-    categories = np.asarray(columns.category.vocabulary, dtype=object)[columns.category.codes[rows]]
+    scores = np.zeros(len(rows)) if candidates.scores is None else candidates.scores
+    features = candidates.features
+    sponsored = (features[SPONSORED] > 0).tolist() if SPONSORED in features else [False] * len(rows)
     return [
         {"item_id": i, "category": c, "price": p, "score": s, "sponsored": m}
         for i, c, p, s, m in zip(
-            columns.item_ids[rows].tolist(),
-            categories.tolist(),
-            columns.price[rows].tolist(),
-            np.round(scores, 6).tolist(),  # one ufunc, not a round() per item
-            sponsored.tolist(),
+            columns.item_ids.take(rows).tolist(),
+            columns.category.labels_at(rows),
+            columns.price.take(rows).tolist(),
+            scores.round(6).tolist(),  # one ufunc, not a round() per item
+            sponsored,
             strict=True,
         )
     ]
