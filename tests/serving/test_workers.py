@@ -24,16 +24,22 @@ WORKERS = {"PALATE_SERVER__WORKERS": "2"}
 CONNECTIONS = 32
 
 
-def _pid_over_new_connection(base_url: str) -> int:
+def _answer_over_new_connection(base_url: str) -> tuple[int, str]:
+    """Which worker answered ``/readyz`` on a new connection, and the request id it gave."""
     with httpx.Client(base_url=base_url, timeout=10.0) as client:  # a client, a connection
-        pid: int = client.get("/readyz").json()["pid"]
-        return pid
+        reply = client.get("/readyz")
+        return int(reply.json()["pid"]), reply.headers["x-request-id"]
+
+
+def _answers(server: RunningServer, connections: int = CONNECTIONS) -> list[tuple[int, str]]:
+    """``_answer_over_new_connection`` over ``connections`` connections opened at once."""
+    with ThreadPoolExecutor(connections) as pool:
+        return list(pool.map(_answer_over_new_connection, [server.base_url] * connections))
 
 
 def _pids(server: RunningServer, connections: int = CONNECTIONS) -> Counter[int]:
     """Which worker answered each of ``connections`` connections opened at the same time."""
-    with ThreadPoolExecutor(connections) as pool:
-        return Counter(pool.map(_pid_over_new_connection, [server.base_url] * connections))
+    return Counter(pid for pid, _ in _answers(server, connections))
 
 
 def _alive(pid: int) -> bool:
@@ -65,6 +71,11 @@ def test_two_workers_share_connections_and_a_dead_one_is_replaced(
         assert len(first) == 2, first  # both workers accept: the kernel spreads connections
         assert min(first.values()) >= 4, first  # 32 connections: never (almost) all on one
         assert server.process.pid not in first  # the supervisor itself serves nothing
+        answers = _answers(server, 64)
+        ids = [request_id for _, request_id in answers]
+        assert len({pid for pid, _ in answers}) == 2, answers
+        assert len(set(ids)) == len(ids), ids  # unique across both workers
+        assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids), ids
 
         killed, survivor = list(first)
         os.kill(killed, signal.SIGKILL)
