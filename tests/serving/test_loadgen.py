@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socketserver
+import threading
 from urllib.parse import urlsplit
 
+import numpy as np
 import orjson
 import pytest
 
@@ -33,3 +36,24 @@ def test_constant_rate_sends_on_schedule_and_times_every_request(server: Running
         "p99.9_ms",
         "errors",
     }
+
+
+def test_connections_the_server_drops_count_as_errors_and_the_run_ends() -> None:
+    """A real TCP server that reads each request and hangs up: every request fails, none hangs."""
+
+    class HangUp(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)  # the request arrived; no answer
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), HangUp) as dropper:
+        dropper.daemon_threads = True
+        threading.Thread(target=dropper.serve_forever, daemon=True).start()
+        host, port = dropper.server_address[:2]
+        request = encode_post(str(host), "/v1/discovery", b"{}")
+        result = constant_rate(
+            str(host), int(port), [request], rate=50, duration_s=0.4, connections=3
+        )
+        dropper.shutdown()
+    assert result.errors == 20
+    assert len(result.latencies_s) == 0
+    assert np.isnan(result.percentile_ms(99))
