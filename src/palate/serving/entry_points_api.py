@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Request
 from palate.domain.requests import RankingRequest
 from palate.experiments.arms import BanditConfig
 from palate.experiments.budget import ExplorationBudget
-from palate.experiments.thompson import request_rng
+from palate.experiments.thompson import ReseededRng
 from palate.features.entity_engagement import (
     CityLocator,
     EntityEngagement,
@@ -101,10 +101,15 @@ def serve_pool(
     return Served(request, result, Shown(request.user_id, city, market, request.when))
 
 
+# Re-seeded per request rather than built (a new generator costs more than the draws); the
+# generator is used at once by the caller, before this thread asks for another.
+_SEEDED = ReseededRng()
+
+
 def exploration(settings: Settings, premise: str, served: Served) -> Exploration:
-    """Bandit prior, budget and this request's seeded generator."""
+    """Bandit prior, budget and this request's seeded generator (use it before the next call)."""
     x = settings.exploration
-    rng = request_rng(x.seed, premise, served.request.user_id, served.request.when.isoformat())
+    rng = _SEEDED(x.seed, premise, served.request.user_id, served.request.when.isoformat())
     return Exploration(
         BanditConfig(x.base_ctr, x.prior_strength, x.relevance_weight),
         ExplorationBudget(x.max_slots, x.max_share),
