@@ -115,6 +115,7 @@ class BudgetSettings(Section):
     venue_items: ItemStageBudgets = ItemStageBudgets()
     cart: ItemStageBudgets = ItemStageBudgets()
     last_good_ttl_s: float = Field(default=300.0, gt=0)
+    last_good_refresh_s: float = Field(default=30.0, ge=0)
     last_good_cell_m: float = Field(default=500.0, gt=0)
     last_good_entries: int = Field(default=10_000, ge=1)
     breaker_overruns: int = Field(default=3, ge=1)

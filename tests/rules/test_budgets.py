@@ -202,3 +202,22 @@ def test_a_fail_open_hydrator_keeps_late_features_until_it_keeps_being_late() ->
     assert "x" not in skipped.candidates.features
     assert skipped.trace.degraded_reasons == ["slow_features:CircuitOpenError"]
     assert slow.calls == 3
+
+
+def test_last_good_keeps_a_compact_copy_and_refreshes_a_key_at_most_every_refresh_s() -> None:
+    column = np.arange(1_000.0)
+    wide = Candidates(np.arange(1_000, dtype=np.int32), {"x": column}, column * 2)
+    cache: LastGood[Query] = LastGood(key=lambda q: q.cell, ttl_s=60, refresh_s=0.05)
+    cache.remember(Query("a"), wide.take(slice(0, 3)), "first")
+    kept = cache.recall(Query("a"))
+    assert kept is not None
+    assert kept.candidates.positions.tolist() == [0, 1, 2]
+    assert kept.candidates.feature("x").tolist() == [0.0, 1.0, 2.0]
+    assert kept.candidates.scores is not None
+    assert kept.candidates.scores.tolist() == [0.0, 2.0, 4.0]
+    assert not np.shares_memory(kept.candidates.feature("x"), column)  # not a view of it all
+    cache.remember(Query("a"), wide.take(slice(5, 6)), "too soon")
+    assert cache.recall(Query("a")).scorer == "first"  # type: ignore[union-attr]
+    time.sleep(0.06)
+    cache.remember(Query("a"), wide.take(slice(5, 6)), "later")
+    assert cache.recall(Query("a")).scorer == "later"  # type: ignore[union-attr]

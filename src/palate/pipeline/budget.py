@@ -22,6 +22,8 @@ from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import numpy as np
+
 from palate.pipeline.candidates import Candidates
 
 T = TypeVar("T")
@@ -131,6 +133,23 @@ def run_inline(stage: str, budget_us: float, breaker: OverrunBreaker, action: Ca
     return result
 
 
+def compacted(candidates: Candidates) -> Candidates:
+    """The same rows, scores and columns in arrays of their own (no views into larger ones).
+
+    >>> import numpy as np
+    >>> big = np.arange(1_000.0)
+    >>> top = Candidates(np.arange(1_000, dtype=np.int32), {"x": big}).take(slice(0, 2))
+    >>> small = compacted(top)
+    >>> small.feature("x").tolist(), np.shares_memory(small.feature("x"), big)
+    ([0.0, 1.0], False)
+    """
+    return Candidates(
+        candidates.positions.copy(),
+        {name: np.array(column) for name, column in candidates.features.items()},
+        None if candidates.scores is None else candidates.scores.copy(),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Remembered:
     """A good result and when it was stored (monotonic seconds)."""
@@ -143,6 +162,11 @@ class Remembered:
 class LastGood(Generic[Q]):
     """The last non-degraded result per key (e.g. a location cell), bounded and expiring.
 
+    A result is stored as a compact copy of its own rows: a pipeline's result is a view into
+    every column it hydrated for all its candidates (~240 KB for a Discovery request over
+    1,000 venues), which at 10,000 cells would hold gigabytes. Copying costs a gather per
+    column, so a key's entry is refreshed at most every ``refresh_s``.
+
     >>> import numpy as np
     >>> cache: LastGood[str] = LastGood(key=lambda q: q, capacity=1, ttl_s=60)
     >>> cache.remember("a", Candidates(np.array([4, 2], dtype=np.int32)), "heuristic")
@@ -151,18 +175,29 @@ class LastGood(Generic[Q]):
     """
 
     def __init__(
-        self, key: Callable[[Q], Hashable], *, capacity: int = 10_000, ttl_s: float = 300.0
+        self,
+        key: Callable[[Q], Hashable],
+        *,
+        capacity: int = 10_000,
+        ttl_s: float = 300.0,
+        refresh_s: float | None = None,
     ) -> None:
         self.key = key
         self.capacity = capacity
         self.ttl_s = ttl_s
+        self.refresh_s = ttl_s / 10 if refresh_s is None else refresh_s
         self._entries: OrderedDict[Hashable, Remembered] = OrderedDict()
         self._lock = threading.Lock()
 
     def remember(self, query: Q, candidates: Candidates, scorer: str) -> None:
-        """Store a good result for the query's key, evicting the least recently stored."""
-        key = self.key(query)
-        entry = Remembered(candidates, scorer, time.monotonic())
+        """Store a good result for the query's key (unless stored within ``refresh_s``),
+        evicting the least recently stored."""
+        key, now = self.key(query), time.monotonic()
+        with self._lock:
+            known = self._entries.get(key)
+        if known is not None and now - known.stored_at < self.refresh_s:
+            return
+        entry = Remembered(compacted(candidates), scorer, now)
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)

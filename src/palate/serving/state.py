@@ -129,6 +129,7 @@ def build_state(
             location_cell(budgets.last_good_cell_m),
             capacity=budgets.last_good_entries,
             ttl_s=budgets.last_good_ttl_s,
+            refresh_s=budgets.last_good_refresh_s,
         ),
         breaker=OverrunBreaker(budgets.breaker_overruns, budgets.breaker_cooldown_s),
         exploration=settings.exploration.new_venues,
