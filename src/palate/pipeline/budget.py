@@ -136,7 +136,6 @@ def run_inline(stage: str, budget_us: float, breaker: OverrunBreaker, action: Ca
 def compacted(candidates: Candidates) -> Candidates:
     """The same rows, scores and columns in arrays of their own (no views into larger ones).
 
-    >>> import numpy as np
     >>> big = np.arange(1_000.0)
     >>> top = Candidates(np.arange(1_000, dtype=np.int32), {"x": big}).take(slice(0, 2))
     >>> small = compacted(top)
