@@ -26,7 +26,7 @@ import uvicorn
 from palate.events.log import EventLog
 from palate.observability.logging import configure_logging
 from palate.serving.app import create_app
-from palate.serving.http_protocol import CoalescingHttpToolsProtocol
+from palate.serving.http_protocol import UVICORN_OPTIONS
 from palate.serving.server import banner
 from palate.serving.state import CATALOG_DIR, EVENTS_DIR, ServingState, load_state
 from palate.settings import Settings
@@ -74,13 +74,9 @@ class BackgroundServer:
     """The API served by uvicorn on a thread, so the demo's steps can run against it."""
 
     def __init__(self, settings: Settings, state: ServingState) -> None:
+        app, server = create_app(settings, state), settings.server
         config = uvicorn.Config(
-            create_app(settings, state),
-            host=settings.server.host,
-            port=settings.server.port,
-            access_log=False,
-            log_config=None,
-            http=CoalescingHttpToolsProtocol,
+            app, host=server.host, port=server.port, log_config=None, **UVICORN_OPTIONS
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="palate-demo-server")

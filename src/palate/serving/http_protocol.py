@@ -82,3 +82,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         """Wrap the connection's transport, then set up as uvicorn does."""
         wrapped = CoalescingTransport(transport, self.loop)
         super().connection_made(wrapped)  # type: ignore[arg-type]
+
+
+UVICORN_OPTIONS: dict[str, Any] = {"http": CoalescingHttpToolsProtocol, "access_log": False}
+"""How every Palate server runs uvicorn: this protocol, and no uvicorn access log (the
+observability middleware logs each request). Pass to ``uvicorn.run`` or ``uvicorn.Config``."""

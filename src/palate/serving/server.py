@@ -10,7 +10,7 @@ import uvicorn
 
 from palate.observability.logging import configure_logging
 from palate.serving.app import create_app
-from palate.serving.http_protocol import CoalescingHttpToolsProtocol
+from palate.serving.http_protocol import UVICORN_OPTIONS
 from palate.serving.state import ServingState, load_state
 from palate.serving.workers import Supervisor
 from palate.settings import Settings
@@ -42,19 +42,13 @@ def banner(settings: Settings, state: ServingState) -> str:
 def run_server(settings: Settings, show_banner: bool = False) -> None:
     """Serve until interrupted; several workers each load the state themselves."""
     configure_logging(settings.log_level)
-    if settings.server.workers > 1:
+    server = settings.server
+    if server.workers > 1:
         os.environ["PALATE_DATA__DIR"] = str(settings.data.dir)
-        server = settings.server
         supervisor = Supervisor(server.host, server.port, server.workers, APP_FACTORY)
         raise SystemExit(supervisor.run())
     state = load_state(settings)
     if show_banner:
         typer.echo(banner(settings, state))
-    uvicorn.run(
-        create_app(settings, state),
-        host=settings.server.host,
-        port=settings.server.port,
-        access_log=False,
-        log_config=None,
-        http=CoalescingHttpToolsProtocol,
-    )
+    app = create_app(settings, state)
+    uvicorn.run(app, host=server.host, port=server.port, log_config=None, **UVICORN_OPTIONS)

@@ -27,7 +27,7 @@ from multiprocessing.synchronize import Event as EventType
 
 import uvicorn
 
-from palate.serving.http_protocol import CoalescingHttpToolsProtocol
+from palate.serving.http_protocol import UVICORN_OPTIONS
 
 log = logging.getLogger("palate.workers")
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start (kept the same)
@@ -58,14 +58,7 @@ def serve_worker(host: str, port: int, app: str, ready: EventType) -> None:
         print(f"worker cannot bind {host}:{port}: {exc}", file=sys.stderr)  # noqa: T201
         sys.exit(STARTUP_FAILURE)
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            factory=True,
-            host=host,
-            port=port,
-            access_log=False,
-            http=CoalescingHttpToolsProtocol,
-        )
+        uvicorn.Config(app, factory=True, host=host, port=port, **UVICORN_OPTIONS)
     )
 
     def report_started() -> None:
