@@ -8,6 +8,7 @@ them to index positions is the serving layer's business.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -19,7 +20,7 @@ from palate.features.base import Columns, Finish, ItemRequest, VenueFeature, Ven
 from palate.features.co_purchase import CoPurchase, summed, summed_aligned
 from palate.features.event_frame import EventFrame
 from palate.features.feature_set import FeatureSet
-from palate.features.store import FeatureStore, MapValues, ReadBatch, WriteBatch
+from palate.features.store import FeatureStore, MapValues, ReadBatch, ReadResults, WriteBatch
 from palate.features.venue_attributes import VenueAttributes
 from palate.features.venue_frame import Rows, VenueFeatureFrame
 from palate.features.venue_profile import VenueProfile
@@ -161,18 +162,28 @@ class FeatureService:
         cart: Sequence[str] = (),
     ) -> Columns:
         """Every item column, aligned with ``item_ids``, from one store read."""
+        reads = ReadBatch()
+        finish = self.plan_item_features(reads, user_id, venue_id, item_ids, now, cart)
+        return finish(self.store.read(reads, epoch_seconds(now)))
+
+    def plan_item_features(
+        self,
+        reads: ReadBatch,
+        user_id: str | None,
+        venue_id: str,
+        item_ids: Ids,
+        now: datetime,
+        cart: Sequence[str] = (),
+    ) -> Finish:
+        """:meth:`item_features` planned into a batch shared with other reads (one round trip);
+        the returned function makes the columns from that batch's results."""
         ids = _ids(item_ids)
         request = ItemRequest(user_id, venue_id, ids, tuple(cart), epoch_seconds(now), now)
-        reads = ReadBatch()
         finishers = [f.plan_items(request, reads) for f in self.features.item_features]
-        return self._finish(reads, request.now, finishers)
+        return functools.partial(_merged, finishers)
 
     def _finish(self, reads: ReadBatch, now: float, finishers: list[Finish]) -> Columns:
-        results = self.store.read(reads, now)
-        columns: Columns = {}
-        for finish in finishers:
-            columns.update(finish(results))
-        return columns
+        return _merged(finishers, self.store.read(reads, now))
 
     def co_purchase(
         self, venue_id: str, anchor_item_ids: Sequence[str], candidate_item_ids: Ids, now: datetime
@@ -205,3 +216,11 @@ class FeatureService:
         totals = summed(maps, names.tolist())
         order = np.lexsort((names, -totals))[:limit]
         return names[order].tolist(), totals[order]
+
+
+def _merged(finishers: Sequence[Finish], results: ReadResults) -> Columns:
+    """Every finisher's columns from one batch's results."""
+    columns: Columns = {}
+    for finish in finishers:
+        columns.update(finish(results))
+    return columns

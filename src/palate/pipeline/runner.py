@@ -9,6 +9,7 @@ which then answers with the last good result for the same key, marked degraded.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ from palate.pipeline.budget import (
 from palate.pipeline.candidates import Candidates
 from palate.pipeline.stages import (
     CandidateSource,
+    Columns,
     Filter,
     Hydrator,
     RankedScores,
     Scorer,
     Selector,
+    SharedReads,
 )
 from palate.pipeline.trace import STAGE_DETAILS, StageNotApplicableError, StageTrace, Trace
 
@@ -73,6 +76,7 @@ class Pipeline(Generic[Q]):
     budgets_us: dict[str, float] = field(default_factory=dict)
     last_good: LastGood[Q] | None = None
     breaker: OverrunBreaker = field(default_factory=OverrunBreaker)
+    shared_reads: SharedReads[Q] | None = None
 
     def run(self, query: Q) -> PipelineResult:
         """Source → filter → hydrate → score → select, timed stage by stage."""
@@ -92,8 +96,7 @@ class Pipeline(Generic[Q]):
         candidates = Candidates.concat([self._fetch(trace, s, query) for s in self.sources])
         for flt in self.filters:
             candidates = self._apply_filter(trace, flt, query, candidates)
-        for hydrator in self.hydrators:
-            candidates = self._apply_hydrator(trace, hydrator, query, candidates)
+        candidates = self._hydrate(trace, query, candidates)
         candidates, scorer_name = self._apply_scorers(trace, query, candidates)
         for selector in self.selectors:
             candidates = self._apply_selector(trace, selector, query, candidates)
@@ -139,17 +142,81 @@ class Pipeline(Generic[Q]):
 
         return self._step(trace, flt.name, "filter", candidates, keep)
 
+    def _hydrate(self, trace: Trace, query: Q, candidates: Candidates) -> Candidates:
+        prepared = self._read_shared(trace, query, candidates)
+        for hydrator in self.hydrators:
+            own = prepared.get(hydrator.name)
+            candidates = self._apply_hydrator(trace, hydrator, query, candidates, own)
+        return candidates
+
+    def _guarded(self, name: str) -> bool:
+        """Whether a hydrator has a budget the breaker enforces (fail-open ones only)."""
+        return self.budgets_us.get(name, 0.0) > 0 and name in self.fail_open
+
+    def _read_shared(
+        self, trace: Trace, query: Q, candidates: Candidates
+    ) -> dict[str, Callable[[], Columns]]:
+        """The planned hydrators' reads as one store round trip, recorded as its own stage;
+        per hydrator, how to make its columns from the results.
+
+        A hydrator whose plan raises hydrates on its own in its stage; when the shared read
+        fails each planned hydrator fails in its own stage with that error (fail-open or
+        not, as configured) rather than retrying the store once per hydrator.
+        """
+        if self.shared_reads is None:
+            return {}
+        batch = self.shared_reads.batch()
+        finishes = {}
+        for hydrator in self.hydrators:
+            plan = getattr(hydrator, "plan", None)
+            if plan is None or (
+                self._guarded(hydrator.name) and self.breaker.is_open(hydrator.name)
+            ):
+                continue
+            try:
+                finishes[hydrator.name] = plan(query, candidates, batch)
+            except Exception:  # noqa: S112 - its own stage hydrates it and records any failure
+                continue
+        if not finishes:
+            return {}
+        return self._run_shared(trace, query, candidates, batch, finishes)
+
+    def _run_shared(
+        self,
+        trace: Trace,
+        query: Q,
+        candidates: Candidates,
+        batch: object,
+        finishes: dict[str, Callable[[object], Columns]],
+    ) -> dict[str, Callable[[], Columns]]:
+        assert self.shared_reads is not None  # noqa: S101 - the caller checked
+        count = len(candidates.positions)
+        started = time.perf_counter_ns()
+        try:
+            results = self.shared_reads.read(query, batch)
+        except Exception as exc:
+            self._record(trace, self.shared_reads.name, "reads", started, count, count, exc)
+            return dict.fromkeys(finishes, functools.partial(_reraise, exc))
+        self._record(trace, self.shared_reads.name, "reads", started, count, count, None)
+        return {name: functools.partial(finish, results) for name, finish in finishes.items()}
+
     def _apply_hydrator(
-        self, trace: Trace, hydrator: Hydrator[Q], query: Q, candidates: Candidates
+        self,
+        trace: Trace,
+        hydrator: Hydrator[Q],
+        query: Q,
+        candidates: Candidates,
+        prepared: Callable[[], Columns] | None = None,
     ) -> Candidates:
         budget = self.budgets_us.get(hydrator.name, 0.0)
-        guarded = budget > 0 and hydrator.name in self.fail_open
+        guarded = self._guarded(hydrator.name)
 
         def hydrate() -> Candidates:
             if guarded and self.breaker.is_open(hydrator.name):
                 raise CircuitOpenError(hydrator.name)
             started = time.perf_counter_ns()
-            candidates.features.update(hydrator.hydrate(query, candidates))
+            columns = hydrator.hydrate(query, candidates) if prepared is None else prepared()
+            candidates.features.update(columns)
             if guarded:  # late features are still right; only a habit of lateness trips it
                 overran = (time.perf_counter_ns() - started) / 1_000 > budget
                 self.breaker.record(hydrator.name, overran=overran)
@@ -247,3 +314,8 @@ class Pipeline(Generic[Q]):
                 name, kind, duration_us, count_in, count_out, failed, over, skipped, details or None
             )
         )
+
+
+def _reraise(error: BaseException) -> Columns:
+    """A hydrator's columns when the shared read they needed failed: that failure."""
+    raise error

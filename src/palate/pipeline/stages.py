@@ -7,8 +7,9 @@ orders, truncates or rearranges. Every stage has a stable ``name`` used in trace
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +46,41 @@ class Hydrator(Protocol[Q_contra]):
 
     def hydrate(self, query: Q_contra, candidates: Candidates) -> dict[str, FloatArray]:
         """New columns aligned with ``candidates``."""
+        ...
+
+
+Columns = dict[str, FloatArray]
+Finish = Callable[[Any], Columns]
+"""Computes a hydrator's columns from the results of the shared read it planned into."""
+
+
+class PlannedHydrator(Hydrator[Q_contra], Protocol[Q_contra]):
+    """A hydrator whose store reads can share one round trip with the other hydrators'.
+
+    ``plan`` registers its reads in the pipeline's shared batch and returns how to turn the
+    results into its columns; ``hydrate`` stays for a pipeline without shared reads.
+    """
+
+    def plan(self, query: Q_contra, candidates: Candidates, reads: Any) -> Finish:
+        """Register the reads in ``reads``; the returned function makes the columns."""
+        ...
+
+
+class SharedReads(Protocol[Q_contra]):
+    """One store round trip for the reads every :class:`PlannedHydrator` plans.
+
+    product-mixer hydrates a phase's features in parallel; in one Python process the
+    equivalent is one batch of reads (one Redis pipeline) instead of one per hydrator.
+    """
+
+    name: str
+
+    def batch(self) -> Any:
+        """An empty batch for the hydrators to plan into."""
+        ...
+
+    def read(self, query: Q_contra, batch: Any) -> Any:
+        """Run the batch: the results each planned hydrator's ``Finish`` takes."""
         ...
 
 

@@ -8,17 +8,46 @@ items even at a venue they never ordered from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns
 from palate.features.items import ItemPopularity
 from palate.features.service import FeatureService, epoch_seconds
-from palate.features.store import MapValues, ReadBatch
+from palate.features.store import MapValues, ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
+from palate.pipeline.stages import Finish
 
 ITEM_COLUMNS = ("item_pop", "item_share", "user_item_orders", "user_item_days_since")
 PROFILE_COLUMNS = ("tag_affinity", "menu_category_share", "price_fit", "history_lines")
+
+
+class ItemFeatureReads:
+    """The item hydrators' reads as one store round trip (stage ``feature_reads``)."""
+
+    name = "feature_reads"
+
+    def __init__(self, features: FeatureService) -> None:
+        self.features = features
+
+    def batch(self) -> ReadBatch:
+        """An empty batch."""
+        return ReadBatch()
+
+    def read(self, query: ItemQuery, batch: ReadBatch) -> ReadResults:
+        """Every planned read, decayed to the request's time."""
+        return self.features.store.read(batch, epoch_seconds(query.when))
+
+
+def read_alone(
+    features: FeatureService, query: ItemQuery, plan: Callable[[ReadBatch], Finish]
+) -> dict[str, FloatArray]:
+    """A planned hydrator's columns from a store read of its own (no shared batch)."""
+    reads = ReadBatch()
+    finish = plan(reads)
+    return finish(ItemFeatureReads(features).read(query, reads))
 
 
 class ItemFeatures:
@@ -31,21 +60,19 @@ class ItemFeatures:
 
     def hydrate(self, query: ItemQuery, candidates: Candidates) -> dict[str, FloatArray]:
         """Every item column of the feature service, in one store read."""
+        return read_alone(self.features, query, lambda reads: self.plan(query, candidates, reads))
+
+    def plan(self, query: ItemQuery, candidates: Candidates, reads: ReadBatch) -> Finish:
+        """Every item column's reads, in a batch the other item hydrators may share."""
         ids = query.columns.item_ids[candidates.positions].tolist()
-        columns = self.features.item_features(
-            query.user_id, query.venue_id, ids, query.when, cart=query.cart
+        finish = self.features.plan_item_features(
+            reads, query.user_id, query.venue_id, ids, query.when, cart=query.cart
         )
-        return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
 
+        def columns(results: ReadResults) -> dict[str, FloatArray]:
+            return {k: np.asarray(v, dtype=np.float64) for k, v in finish(results).items()}
 
-def customer_history(features: FeatureService, user_id: str, query: ItemQuery) -> MapValues:
-    """The customer's decayed orders per item id, across venues (empty when the feature is off)."""
-    feature = features.features.get("item_popularity")
-    if not isinstance(feature, ItemPopularity):
-        return MapValues.empty()
-    reads = ReadBatch()
-    handle = reads.map(feature.customer, user_id)
-    return features.store.read(reads, epoch_seconds(query.when))[handle]
+        return columns
 
 
 def profile_columns(
@@ -88,5 +115,17 @@ class CustomerProfile:
 
     def hydrate(self, query: ItemQuery, candidates: Candidates) -> dict[str, FloatArray]:
         """Zeros for a customer without history."""
-        history = customer_history(self.features, query.user_id, query)
-        return profile_columns(query.columns, history, candidates.positions)
+        return read_alone(self.features, query, lambda reads: self.plan(query, candidates, reads))
+
+    def plan(self, query: ItemQuery, candidates: Candidates, reads: ReadBatch) -> Finish:
+        """The read of the customer's whole item history (nothing when the feature is off)."""
+        feature = self.features.features.get("item_popularity")
+        handle = None
+        if isinstance(feature, ItemPopularity):
+            handle = reads.map(feature.customer, query.user_id)
+
+        def columns(results: ReadResults) -> dict[str, FloatArray]:
+            history = MapValues.empty() if handle is None else results[handle]
+            return profile_columns(query.columns, history, candidates.positions)
+
+        return columns

@@ -7,7 +7,10 @@ import numpy as np
 from palate.catalog.item_query import ItemQuery
 from palate.features.item_hours import ItemHourPopularity
 from palate.features.service import FeatureService
+from palate.features.store import ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
+from palate.pipeline.stages import Finish
+from palate.ranking.item_features import read_alone
 
 
 class ItemHourFeatures:
@@ -23,10 +26,23 @@ class ItemHourFeatures:
 
     def hydrate(self, query: ItemQuery, candidates: Candidates) -> dict[str, FloatArray]:
         """One store read: this hour's and the whole day's quantities, and the venue's rhythm."""
+        return read_alone(self.features, query, lambda reads: self.plan(query, candidates, reads))
+
+    def plan(self, query: ItemQuery, candidates: Candidates, reads: ReadBatch) -> Finish:
+        """This hour's and the whole day's maps and the rhythm, in a shared batch."""
         feature = self.features.features.get("item_hour_popularity")
         if not isinstance(feature, ItemHourPopularity) or not len(candidates):
-            return {}
+            return _no_columns
         ids = query.columns.item_ids[candidates.positions].tolist()
         zone = self.features.attributes.timezones.get(query.venue_id)
-        columns = feature.read(self.features.store, query.venue_id, ids, query.when, zone)
-        return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
+        planned = feature.plan(reads, query.venue_id, ids, feature.hour_at(query.when, zone))
+
+        def columns(results: ReadResults) -> dict[str, FloatArray]:
+            made = feature.columns(results, planned)
+            return {name: np.asarray(values, dtype=np.float64) for name, values in made.items()}
+
+        return columns
+
+
+def _no_columns(results: ReadResults) -> dict[str, FloatArray]:  # noqa: ARG001
+    return {}
