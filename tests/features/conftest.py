@@ -19,6 +19,7 @@ from palate.features.service import FeatureService
 from palate.features.store import FeatureStore
 from palate.features.store.memory import MemoryFeatureStore
 from palate.features.store.redis import RedisFeatureStore
+from palate.features.store.redis_packing import DirectPacker
 from palate.features.venue_attributes import VenueAttributes
 
 REDIS_URL = os.environ.get("PALATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -37,7 +38,10 @@ class CountingConnection(redis.connection.Connection):
 def counting_client() -> tuple[redis.Redis, type[CountingConnection]]:
     """A client whose connections count their sends, in a class of its own."""
     counter = type("Counter", (CountingConnection,), {"sent": 0})
-    pool = redis.ConnectionPool.from_url(REDIS_URL, connection_class=counter)
+    # the production packer (RedisFeatureStore.from_url's), so the contract suite runs on it
+    pool = redis.ConnectionPool.from_url(
+        REDIS_URL, connection_class=counter, command_packer=DirectPacker()
+    )
     return redis.Redis(connection_pool=pool), counter
 
 

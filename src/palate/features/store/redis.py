@@ -8,6 +8,7 @@ layout is in :mod:`palate.features.store.redis_keys`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from palate.features.store.reads import (
     held_fields,
 )
 from palate.features.store.redis_keys import KeyLayout
+from palate.features.store.redis_packing import client_from_url
 from palate.features.store.redis_scripts import APPLY
 from palate.features.store.redis_snapshots import RedisSnapshots
 from palate.features.store.redis_writes import script_calls
@@ -56,7 +58,7 @@ class RedisFeatureStore(RedisSnapshots):
         cls, url: str = "redis://127.0.0.1:6379/0", namespace: str = "palate"
     ) -> RedisFeatureStore:
         """A store over a new connection pool to ``url``."""
-        return cls(redis.Redis.from_url(url), namespace)
+        return cls(client_from_url(url), namespace)
 
     def _load_scripts(self) -> None:
         self._sha = str(self._client.script_load(APPLY))
@@ -139,7 +141,7 @@ class RedisFeatureStore(RedisSnapshots):
             pipe.exists(key)
             return lambda _: MapValues.empty(0)
         pipe.hmget(key, list(read.fields))
-        return lambda raw: _map(read, dict(zip(read.fields or (), raw, strict=True)), now)
+        return lambda raw: _named_map(read, raw, now)
 
     def clear(self) -> int:
         """Delete every key of the namespace (tests, resets); returns how many."""
@@ -184,6 +186,19 @@ def _map(read: MapRead, raw: dict[Any, Any], now: float) -> MapValues:
     pairs = np.frombuffer(b"".join(cells[name] for name in names), dtype="<f8").reshape(-1, 2)
     values = decay_to(pairs[:, 0], pairs[:, 1], now, read.spec.tau)
     return MapValues(np.array(names, dtype=np.str_), values, pairs[:, 1].copy(), asked)
+
+
+def _named_map(read: MapRead, raw: list[bytes | None], now: float) -> MapValues:
+    """An ``HMGET`` reply (one blob or None per named field, in order) without a dict of it;
+    the same answer :func:`_map` gives (see :func:`held_fields`)."""
+    fields = read.fields or ()
+    asked = np.fromiter((b is not None and len(b) == 16 for b in raw), np.bool_, len(fields))
+    if not asked.any():
+        return MapValues.empty(len(fields))
+    pairs = np.frombuffer(b"".join(compress(raw, asked)), dtype="<f8").reshape(-1, 2)  # type: ignore[arg-type]
+    values = decay_to(pairs[:, 0], pairs[:, 1], now, read.spec.tau)
+    names = np.array(list(compress(fields, asked)), dtype=np.str_)
+    return MapValues(names, values, pairs[:, 1].copy(), asked)
 
 
 def _counters(read: CounterRead, raw: list[bytes | None], now: float) -> CounterValues:
