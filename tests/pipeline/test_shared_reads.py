@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from palate.pipeline import Candidates, Pipeline
+from palate.pipeline.budget import OverrunBreaker
 from palate.pipeline.candidates import FloatArray
 from palate.pipeline.stages import Finish
 
@@ -33,15 +35,18 @@ class Keep:
 
 @dataclass
 class Store:
-    """A key → value store counting its round trips; ``down`` makes every read fail."""
+    """A key → value store counting its round trips; ``down`` makes every read fail, ``delay_s``
+    makes every read that slow."""
 
     values: dict[str, float]
     down: bool = False
+    delay_s: float = 0.0
     reads: list[list[str]] = field(default_factory=list)
 
     def read(self, keys: list[str]) -> dict[str, float]:
         if self.down:
             raise ConnectionError("store down")
+        time.sleep(self.delay_s)
         self.reads.append(list(keys))
         return {key: self.values[key] for key in keys}
 
@@ -78,7 +83,9 @@ class Planned:
         return {self.key: np.full(rows, results[self.key])}
 
 
-def pipeline(store: Store, hydrators: list[Any], fail_open: set[str]) -> Pipeline[Query]:
+def pipeline(
+    store: Store, hydrators: list[Any], fail_open: set[str], **budgeted: Any
+) -> Pipeline[Query]:
     return Pipeline(
         name="t",
         sources=[Source()],
@@ -86,6 +93,7 @@ def pipeline(store: Store, hydrators: list[Any], fail_open: set[str]) -> Pipelin
         scorers=[Keep()],
         fail_open=frozenset(fail_open),
         shared_reads=Reads(store),
+        **budgeted,
     )
 
 
@@ -131,3 +139,22 @@ def test_without_shared_reads_each_hydrator_reads_alone() -> None:
     )
     plain.run(Query())
     assert store.reads == [["a"], ["b"]]
+
+
+def test_a_habitually_slow_shared_read_trips_the_budgeted_hydrators_it_serves() -> None:
+    """A planned hydrator's lateness counts the read it waited on, as when it read alone."""
+    store = Store({"a": 1.0, "b": 2.0}, delay_s=0.005)
+    slow = pipeline(
+        store,
+        [Planned("a", store), Planned("b", store)],
+        {"a"},
+        budgets_us={"a": 1_000.0},  # 1 ms: every 5 ms read overruns it; b has no budget
+        breaker=OverrunBreaker(trip_after=2, cooldown_s=60),
+    )
+    slow.run(Query())
+    slow.run(Query())
+    assert store.reads == [["a", "b"], ["a", "b"]]
+    skipped = slow.run(Query())
+    assert store.reads[-1] == ["b"]  # the open breaker keeps a out of the read
+    assert {s.stage: s.error for s in skipped.trace.stages}["a"] == "CircuitOpenError"
+    assert "a" not in skipped.candidates.features

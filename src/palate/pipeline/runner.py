@@ -153,9 +153,7 @@ class Pipeline(Generic[Q]):
         """Whether a hydrator has a budget the breaker enforces (fail-open ones only)."""
         return self.budgets_us.get(name, 0.0) > 0 and name in self.fail_open
 
-    def _read_shared(
-        self, trace: Trace, query: Q, candidates: Candidates
-    ) -> dict[str, Callable[[], Columns]]:
+    def _read_shared(self, trace: Trace, query: Q, candidates: Candidates) -> dict[str, _Prepared]:
         """The planned hydrators' reads as one store round trip, recorded as its own stage;
         per hydrator, how to make its columns from the results.
 
@@ -188,7 +186,7 @@ class Pipeline(Generic[Q]):
         candidates: Candidates,
         batch: object,
         finishes: dict[str, Callable[[object], Columns]],
-    ) -> dict[str, Callable[[], Columns]]:
+    ) -> dict[str, _Prepared]:
         assert self.shared_reads is not None  # noqa: S101 - the caller checked
         count = len(candidates.positions)
         started = time.perf_counter_ns()
@@ -196,9 +194,14 @@ class Pipeline(Generic[Q]):
             results = self.shared_reads.read(query, batch)
         except Exception as exc:
             self._record(trace, self.shared_reads.name, "reads", started, count, count, exc)
-            return dict.fromkeys(finishes, functools.partial(_reraise, exc))
+            failed = _Prepared(functools.partial(_reraise, exc), 0.0)
+            return dict.fromkeys(finishes, failed)
+        read_us = (time.perf_counter_ns() - started) / 1_000
         self._record(trace, self.shared_reads.name, "reads", started, count, count, None)
-        return {name: functools.partial(finish, results) for name, finish in finishes.items()}
+        return {
+            name: _Prepared(functools.partial(finish, results), read_us)
+            for name, finish in finishes.items()
+        }
 
     def _apply_hydrator(
         self,
@@ -206,7 +209,7 @@ class Pipeline(Generic[Q]):
         hydrator: Hydrator[Q],
         query: Q,
         candidates: Candidates,
-        prepared: Callable[[], Columns] | None = None,
+        prepared: _Prepared | None = None,
     ) -> Candidates:
         budget = self.budgets_us.get(hydrator.name, 0.0)
         guarded = self._guarded(hydrator.name)
@@ -215,10 +218,13 @@ class Pipeline(Generic[Q]):
             if guarded and self.breaker.is_open(hydrator.name):
                 raise CircuitOpenError(hydrator.name)
             started = time.perf_counter_ns()
-            columns = hydrator.hydrate(query, candidates) if prepared is None else prepared()
+            if prepared is None:
+                columns, waited_us = hydrator.hydrate(query, candidates), 0.0
+            else:  # its lateness includes the shared read it waited on, as when it read alone
+                columns, waited_us = prepared.make(), prepared.read_us
             candidates.features.update(columns)
             if guarded:  # late features are still right; only a habit of lateness trips it
-                overran = (time.perf_counter_ns() - started) / 1_000 > budget
+                overran = (time.perf_counter_ns() - started) / 1_000 + waited_us > budget
                 self.breaker.record(hydrator.name, overran=overran)
             return candidates
 
@@ -314,6 +320,14 @@ class Pipeline(Generic[Q]):
                 name, kind, duration_us, count_in, count_out, failed, over, skipped, details or None
             )
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A planned hydrator's columns from the shared read, and how long that read took."""
+
+    make: Callable[[], Columns]
+    read_us: float
 
 
 def _reraise(error: BaseException) -> Columns:
