@@ -158,3 +158,32 @@ def test_a_habitually_slow_shared_read_trips_the_budgeted_hydrators_it_serves() 
     assert store.reads[-1] == ["b"]  # the open breaker keeps a out of the read
     assert {s.stage: s.error for s in skipped.trace.stages}["a"] == "CircuitOpenError"
     assert "a" not in skipped.candidates.features
+
+
+def test_a_caller_adds_its_reads_to_the_same_round_trip() -> None:
+    store = Store({"a": 1.0, "tile": 7.0})
+    result = pipeline(store, [Planned("a", store)], set()).run(
+        Query(), also_read=lambda reads: reads.append("tile")
+    )
+    assert store.reads == [["a", "tile"]]
+    assert result.reads["tile"] == 7.0
+
+
+def test_a_caller_whose_planning_fails_gets_no_results_and_the_ranking_stands() -> None:
+    store = Store({"a": 1.0})
+
+    def broken(reads: list[str]) -> None:
+        raise KeyError("tile")
+
+    result = pipeline(store, [Planned("a", store)], set()).run(Query(), also_read=broken)
+    assert result.reads is None  # the caller reads on its own
+    assert store.reads == [["a"]]
+    assert result.candidates.features["a"].tolist() == [1.0] * 4
+
+
+def test_a_failed_shared_read_gives_the_caller_no_results() -> None:
+    store = Store({"a": 1.0, "tile": 7.0}, down=True)
+    result = pipeline(store, [Planned("a", store)], {"a"}).run(
+        Query(), also_read=lambda reads: reads.append("tile")
+    )
+    assert result.reads is None

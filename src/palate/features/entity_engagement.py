@@ -30,7 +30,15 @@ from palate.domain.events import EntityKind, EventType
 from palate.domain.market import City
 from palate.events.schema import conform
 from palate.features.config import DAY_S, HOUR_S
-from palate.features.store import CounterSpec, FeatureStore, ReadBatch, WriteBatch
+from palate.features.store import (
+    CounterSpec,
+    CounterValues,
+    FeatureStore,
+    Handle,
+    ReadBatch,
+    ReadResults,
+    WriteBatch,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,19 +243,45 @@ class EntityEngagement:
         """Market, city and customer evidence (broadest first) for ``arms``, in one read."""
         if not arms:
             return [Evidence.none(0)] * 3
+        reads = ReadBatch()
+        planned = self.plan_evidence(reads, arms, user_id, city_id, market_id)
+        return planned.levels(self.store.read(reads, now.timestamp()), arms)
+
+    def plan_evidence(
+        self,
+        reads: ReadBatch,
+        arms: Sequence[str],
+        user_id: str,
+        city_id: str | None,
+        market_id: str | None,
+    ) -> PlannedEvidence:
+        """:meth:`evidence`'s counters planned into a shared batch, for ``arms`` or any of
+        them (the tiles shown are known only after the read)."""
         subs = [
             None if market_id is None else f"m:{market_id}",
             None if city_id is None else f"c:{city_id}",
             f"u:{user_id}",
         ]
-        reads = ReadBatch()
-        handles = [None if s is None else reads.counters(self.spec, arms, sub=s) for s in subs]
-        results = self.store.read(reads, now.timestamp())
+        handles = tuple(None if s is None else reads.counters(self.spec, arms, sub=s) for s in subs)
+        return PlannedEvidence({a: row for row, a in enumerate(arms)}, handles)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEvidence:
+    """The evidence counters planned for a set of arms: its row per arm, a handle per level."""
+
+    rows: Mapping[str, int]
+    handles: tuple[Handle[CounterValues] | None, ...]
+
+    def levels(self, results: ReadResults, arms: Sequence[str]) -> list[Evidence]:
+        """Market, city and customer evidence of ``arms`` (each one of the planned arms)."""
+        at = np.fromiter((self.rows[a] for a in arms), dtype=np.intp, count=len(arms))
         levels = []
-        for handle in handles:
+        for handle in self.handles:
             if handle is None:
                 levels.append(Evidence.none(len(arms)))
                 continue
             counters = results[handle]
-            levels.append(Evidence(counters.column("clicks"), counters.column("impressions")))
+            clicks, impressions = counters.column("clicks"), counters.column("impressions")
+            levels.append(Evidence(clicks.take(at), impressions.take(at)))
         return levels

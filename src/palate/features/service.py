@@ -117,18 +117,44 @@ class FeatureService:
         """Like :meth:`venue_features` for ``universe[rows]``, the serving fast path: the
         venue-only columns come from the materialised :class:`VenueFeatureFrame` (one gather),
         the customer's from one store read of that customer's state."""
-        if not self.venue_frame.enabled:
-            return self.venue_features(user_id, universe[rows], now)
+        reads = ReadBatch()
+        finish = self.plan_venue_features_at(reads, user_id, universe, rows, now)
+        return finish(self.store.read(reads, epoch_seconds(now)))
+
+    def plan_venue_features_at(
+        self,
+        reads: ReadBatch,
+        user_id: str | None,
+        universe: npt.NDArray[np.object_],
+        rows: Rows,
+        now: datetime,
+    ) -> Finish:
+        """:meth:`venue_features_at` planned into a batch shared with other reads (one round
+        trip); the returned function makes the columns from that batch's results."""
         ts, attributes = epoch_seconds(now), self._attributes
+        if not self.venue_frame.enabled:
+            ids = as_str_array(universe[rows])
+            request = VenueRequest(user_id, ids, ts, now, attributes)
+            return self._planned(self.features.venue_features, request, reads)
         shared = self.venue_frame.columns(universe, rows, ts, self._generation)
         view = self.venue_frame.view(universe, attributes)
         request = VenueRequest(
             user_id, view.ids[rows], ts, now, attributes, rows=view.attribute_rows[rows]
         )
-        own = self._run_venue_features(self.features.personal_venue_features, request)
-        return {
-            name: own[name] if name in own else shared[name] for name in self.features.venue_columns
-        }
+        own = self._planned(self.features.personal_venue_features, request, reads)
+        names = self.features.venue_columns
+
+        def columns(results: ReadResults) -> Columns:
+            mine = own(results)
+            return {name: mine[name] if name in mine else shared[name] for name in names}
+
+        return columns
+
+    def _planned(
+        self, features: Sequence[VenueFeature], request: VenueRequest, reads: ReadBatch
+    ) -> Finish:
+        finishers = [f.plan_venues(request, reads) for f in features]
+        return functools.partial(_merged, finishers)
 
     def _venue_only_columns(self, venue_ids: Keys, now: float) -> Columns:
         shared = [f for f in self.features.venue_features if not f.per_customer]
@@ -150,8 +176,8 @@ class FeatureService:
         self, features: Sequence[VenueFeature], request: VenueRequest
     ) -> Columns:
         reads = ReadBatch()
-        finishers = [f.plan_venues(request, reads) for f in features]
-        return self._finish(reads, request.now, finishers)
+        finish = self._planned(features, request, reads)
+        return finish(self.store.read(reads, request.now))
 
     def item_features(
         self,
@@ -181,9 +207,6 @@ class FeatureService:
         request = ItemRequest(user_id, venue_id, ids, tuple(cart), epoch_seconds(now), now)
         finishers = [f.plan_items(request, reads) for f in self.features.item_features]
         return functools.partial(_merged, finishers)
-
-    def _finish(self, reads: ReadBatch, now: float, finishers: list[Finish]) -> Columns:
-        return _merged(finishers, self.store.read(reads, now))
 
     def co_purchase(
         self, venue_id: str, anchor_item_ids: Sequence[str], candidate_item_ids: Ids, now: datetime

@@ -10,10 +10,11 @@ which then answers with the last good result for the same key, marked degraded.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from palate.pipeline.stages import (
 from palate.pipeline.trace import STAGE_DETAILS, StageNotApplicableError, StageTrace, Trace
 
 Q = TypeVar("Q")
+log = logging.getLogger("palate.pipeline")
 
 
 class StageError(RuntimeError):
@@ -55,6 +57,8 @@ class PipelineResult:
     candidates: Candidates
     trace: Trace
     scorer: str
+    reads: Any = None
+    """The shared read's results when the run made one, for the handles ``also_read`` added."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,16 @@ class Pipeline(Generic[Q]):
     breaker: OverrunBreaker = field(default_factory=OverrunBreaker)
     shared_reads: SharedReads[Q] | None = None
 
-    def run(self, query: Q) -> PipelineResult:
-        """Source → filter → hydrate → score → select, timed stage by stage."""
+    def run(self, query: Q, also_read: Callable[[Any], None] | None = None) -> PipelineResult:
+        """Source → filter → hydrate → score → select, timed stage by stage.
+
+        ``also_read`` adds the caller's reads to the hydrators' shared read (one round trip
+        for the whole request); their results are the result's ``reads``, or None when no
+        shared read ran or it failed (the caller then reads on its own).
+        """
         trace = Trace()
         try:
-            result = self._run_stages(trace, query)
+            result = self._run_stages(trace, query, also_read)
         except StageError as exc:
             fallback = self._recall(trace, query, exc)
             if fallback is None:
@@ -92,15 +101,20 @@ class Pipeline(Generic[Q]):
             self.last_good.remember(query, result.candidates, result.scorer)
         return result
 
-    def _run_stages(self, trace: Trace, query: Q) -> PipelineResult:
+    def _run_stages(
+        self, trace: Trace, query: Q, also_read: Callable[[Any], None] | None
+    ) -> PipelineResult:
         candidates = Candidates.concat([self._fetch(trace, s, query) for s in self.sources])
         for flt in self.filters:
             candidates = self._apply_filter(trace, flt, query, candidates)
-        candidates = self._hydrate(trace, query, candidates)
+        prepared, reads = self._read_shared(trace, query, candidates, also_read)
+        for hydrator in self.hydrators:
+            own = prepared.get(hydrator.name)
+            candidates = self._apply_hydrator(trace, hydrator, query, candidates, own)
         candidates, scorer_name = self._apply_scorers(trace, query, candidates)
         for selector in self.selectors:
             candidates = self._apply_selector(trace, selector, query, candidates)
-        return PipelineResult(candidates, trace, scorer_name)
+        return PipelineResult(candidates, trace, scorer_name, reads)
 
     def _recall(self, trace: Trace, query: Q, exc: StageError) -> PipelineResult | None:
         remembered = None if self.last_good is None else self.last_good.recall(query)
@@ -142,18 +156,17 @@ class Pipeline(Generic[Q]):
 
         return self._step(trace, flt.name, "filter", candidates, keep)
 
-    def _hydrate(self, trace: Trace, query: Q, candidates: Candidates) -> Candidates:
-        prepared = self._read_shared(trace, query, candidates)
-        for hydrator in self.hydrators:
-            own = prepared.get(hydrator.name)
-            candidates = self._apply_hydrator(trace, hydrator, query, candidates, own)
-        return candidates
-
     def _guarded(self, name: str) -> bool:
         """Whether a hydrator has a budget the breaker enforces (fail-open ones only)."""
         return self.budgets_us.get(name, 0.0) > 0 and name in self.fail_open
 
-    def _read_shared(self, trace: Trace, query: Q, candidates: Candidates) -> dict[str, _Prepared]:
+    def _read_shared(
+        self,
+        trace: Trace,
+        query: Q,
+        candidates: Candidates,
+        also_read: Callable[[Any], None] | None,
+    ) -> tuple[dict[str, _Prepared], Any]:
         """The planned hydrators' reads as one store round trip, recorded as its own stage;
         per hydrator, how to make its columns from the results.
 
@@ -162,7 +175,7 @@ class Pipeline(Generic[Q]):
         not, as configured) rather than retrying the store once per hydrator.
         """
         if self.shared_reads is None:
-            return {}
+            return {}, None
         batch = self.shared_reads.batch()
         finishes = {}
         for hydrator in self.hydrators:
@@ -175,9 +188,11 @@ class Pipeline(Generic[Q]):
                 finishes[hydrator.name] = plan(query, candidates, batch)
             except Exception:  # noqa: S112 - its own stage hydrates it and records any failure
                 continue
-        if not finishes:
-            return {}
-        return self._run_shared(trace, query, candidates, batch, finishes)
+        caller = also_read is not None and _planned_by_caller(also_read, batch)
+        if not finishes and not caller:
+            return {}, None
+        prepared, results = self._run_shared(trace, query, candidates, batch, finishes)
+        return prepared, results if caller else None
 
     def _run_shared(
         self,
@@ -186,7 +201,7 @@ class Pipeline(Generic[Q]):
         candidates: Candidates,
         batch: object,
         finishes: dict[str, Callable[[object], Columns]],
-    ) -> dict[str, _Prepared]:
+    ) -> tuple[dict[str, _Prepared], Any]:
         assert self.shared_reads is not None  # noqa: S101 - the caller checked
         count = len(candidates.positions)
         started = time.perf_counter_ns()
@@ -195,13 +210,14 @@ class Pipeline(Generic[Q]):
         except Exception as exc:
             self._record(trace, self.shared_reads.name, "reads", started, count, count, exc)
             failed = _Prepared(functools.partial(_reraise, exc), 0.0)
-            return dict.fromkeys(finishes, failed)
+            return dict.fromkeys(finishes, failed), None
         read_us = (time.perf_counter_ns() - started) / 1_000
         self._record(trace, self.shared_reads.name, "reads", started, count, count, None)
-        return {
+        prepared = {
             name: _Prepared(functools.partial(finish, results), read_us)
             for name, finish in finishes.items()
         }
+        return prepared, results
 
     def _apply_hydrator(
         self,
@@ -320,6 +336,17 @@ class Pipeline(Generic[Q]):
                 name, kind, duration_us, count_in, count_out, failed, over, skipped, details or None
             )
         )
+
+
+def _planned_by_caller(also_read: Callable[[Any], None], batch: object) -> bool:
+    """Whether the caller's reads went into the batch; a caller whose planning raises reads
+    on its own afterwards (its result's ``reads`` is None) rather than failing the ranking."""
+    try:
+        also_read(batch)
+    except Exception:
+        log.exception("a caller's reads could not join the shared read")
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ tile's click rate under Thompson sampling and the exploration budget.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,9 +19,9 @@ from palate.domain.catalog import Banner, Catalog
 from palate.experiments.arms import BanditConfig, order_arms
 from palate.experiments.budget import ExplorationBudget
 from palate.features.affinity import TagAffinity
-from palate.features.entity_engagement import EntityEngagement, arm
+from palate.features.entity_engagement import EntityEngagement, Evidence, PlannedEvidence, arm
 from palate.features.feature_set import FeatureSet
-from palate.features.store import FeatureStore, ReadBatch
+from palate.features.store import FeatureStore, Handle, MapValues, ReadBatch
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.premises.sections import Shown
 
@@ -136,6 +136,15 @@ def _valid(banner: Banner, now: datetime) -> bool:
     return end is None or now < end
 
 
+def live_banners(catalog: Catalog, market_id: str | None, now: datetime) -> list[Banner]:
+    """Banners valid now in this market (whether their target is deliverable is not known)."""
+    return [
+        b
+        for b in catalog.banners.values()
+        if _valid(b, now) and (not b.markets or market_id in b.markets)
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Here:
     """What can be served at this request: its venues (ranked) and where and when it is."""
@@ -150,11 +159,7 @@ def banner_tiles(
 ) -> list[Tile]:
     """Banners valid now, in this market, pointing at something deliverable here (relevance:
     their target's, worked out only for the kinds of target these banners have)."""
-    live = [
-        b
-        for b in catalog.banners.values()
-        if _valid(b, here.now) and (not b.markets or here.market_id in b.markets)
-    ]
+    live = live_banners(catalog, here.market_id, here.now)
     targets: dict[str, dict[str, float]] = {}
     kinds = {b.target_kind for b in live}
     if "venue" in kinds:
@@ -192,16 +197,15 @@ class Exploration:
 
 def order_tiles(
     tiles: list[Tile],
-    engagement: EntityEngagement,
-    shown: Shown,
+    evidence: Callable[[list[str]], list[Evidence]],
     exploration: Exploration,
     limit: int,
 ) -> list[dict[str, object]]:
-    """The first ``limit`` tiles in the budgeted Thompson order, explored ones marked."""
+    """The first ``limit`` tiles in the budgeted Thompson order, explored ones marked;
+    ``evidence`` gives the market, city and customer levels of the tiles' arms."""
     if not tiles:
         return []
-    arms = [arm(t.kind, t.id) for t in tiles]
-    levels = engagement.evidence(arms, shown.user_id, shown.city_id, shown.market_id, shown.now)
+    levels = evidence([arm(t.kind, t.id) for t in tiles])
     relevance = np.array([t.relevance for t in tiles])
     shown_count = min(limit, len(tiles))
     result = order_arms(
@@ -219,14 +223,65 @@ def order_tiles(
     return out
 
 
+def plan_tag_weights(
+    reads: ReadBatch, features: FeatureSet, name: str, user_id: str
+) -> Handle[MapValues] | None:
+    """The read of the customer's weights per tag of an affinity feature (None when it is off)."""
+    feature = features.get(name)
+    return reads.map(feature.spec, user_id) if isinstance(feature, TagAffinity) else None
+
+
+def weights_of(values: MapValues | None) -> dict[str, float]:
+    """Tag → decayed weight, from :func:`plan_tag_weights`' read."""
+    if values is None:
+        return {}
+    return dict(zip(values.fields.tolist(), values.values.tolist(), strict=True))
+
+
 def tag_weights(
     store: FeatureStore, features: FeatureSet, name: str, user_id: str, now: datetime
 ) -> dict[str, float]:
     """The customer's decayed weight per tag of an affinity feature (empty when it is off)."""
-    feature = features.get(name)
-    if not isinstance(feature, TagAffinity):
-        return {}
     reads = ReadBatch()
-    handle = reads.map(feature.spec, user_id)
-    values = store.read(reads, now.timestamp())[handle]
-    return dict(zip(values.fields.tolist(), values.values.tolist(), strict=True))
+    handle = plan_tag_weights(reads, features, name, user_id)
+    if handle is None:
+        return {}
+    return weights_of(store.read(reads, now.timestamp())[handle])
+
+
+@dataclass(frozen=True, slots=True)
+class TileReads:
+    """An entry point's reads planned into Discovery's: the customer's category weights and
+    the click evidence of every tile it could show (which are shown is known only after)."""
+
+    weights: Handle[MapValues] | None
+    evidence: PlannedEvidence | None
+
+
+def possible_arms(kind: str, catalog: Catalog, market_id: str | None, now: datetime) -> list[str]:
+    """Every arm an entry point could show here and now; empty for brands, too many to read
+    ahead (their evidence is read once the tiles are known)."""
+    if kind == "banners":
+        return [arm("banner", b.id) for b in live_banners(catalog, market_id, now)]
+    if kind == "categories":
+        return [arm("category", category_id) for category_id in catalog.categories]
+    return []
+
+
+def plan_tile_reads(
+    reads: ReadBatch,
+    kind: str,
+    features: FeatureSet,
+    engagement: EntityEngagement,
+    catalog: Catalog,
+    shown: Shown,
+) -> TileReads:
+    """An entry point's reads (see :class:`TileReads`) planned into ``reads``."""
+    weights = None
+    if kind in ("banners", "categories"):
+        weights = plan_tag_weights(reads, features, "category_affinity", shown.user_id)
+    arms = possible_arms(kind, catalog, shown.market_id, shown.now)
+    if not arms:
+        return TileReads(weights, None)
+    planned = engagement.plan_evidence(reads, arms, shown.user_id, shown.city_id, shown.market_id)
+    return TileReads(weights, planned)

@@ -10,8 +10,10 @@ from palate.catalog.columns import VenueColumns
 from palate.catalog.index import VenueIndex
 from palate.catalog.opening import minute_of_week
 from palate.domain.requests import RankingRequest
-from palate.features.service import FeatureService
+from palate.features.service import FeatureService, epoch_seconds
+from palate.features.store import ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
+from palate.pipeline.stages import Finish
 
 CONTEXT_FEATURES = ("eta_min", "local_hour", "local_weekday", "is_weekend")
 COURIER_KM_PER_MIN = 0.25
@@ -28,11 +30,38 @@ class OnlineFeatures:
 
     def hydrate(self, request: RankingRequest, candidates: Candidates) -> dict[str, FloatArray]:
         """Customer×venue, affinity, price fit, popularity and engagement columns."""
-        universe = self.index.venue_ids
-        columns = self.features.venue_features_at(
-            request.user_id, universe, candidates.positions, request.when
+        reads = ReadBatch()
+        finish = self.plan(request, candidates, reads)
+        return finish(VenueFeatureReads(self.features).read(request, reads))
+
+    def plan(self, request: RankingRequest, candidates: Candidates, reads: ReadBatch) -> Finish:
+        """The customer's reads, in a batch the request's other reads may share."""
+        finish = self.features.plan_venue_features_at(
+            reads, request.user_id, self.index.venue_ids, candidates.positions, request.when
         )
-        return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
+
+        def columns(results: ReadResults) -> dict[str, FloatArray]:
+            return {k: np.asarray(v, dtype=np.float64) for k, v in finish(results).items()}
+
+        return columns
+
+
+class VenueFeatureReads:
+    """A venue ranking's reads as one store round trip (stage ``feature_reads``): the online
+    features', and whatever the caller adds (an entry point's tile evidence)."""
+
+    name = "feature_reads"
+
+    def __init__(self, features: FeatureService) -> None:
+        self.features = features
+
+    def batch(self) -> ReadBatch:
+        """An empty batch."""
+        return ReadBatch()
+
+    def read(self, request: RankingRequest, batch: ReadBatch) -> ReadResults:
+        """Every planned read, decayed to the request's time."""
+        return self.features.store.read(batch, epoch_seconds(request.when))
 
 
 class RequestContext:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Request
@@ -105,16 +106,20 @@ async def discovery(
 
 
 def run_discovery(
-    state: ServingState, settings: Settings, request: RankingRequest
+    state: ServingState,
+    settings: Settings,
+    request: RankingRequest,
+    also_read: Callable[[Any], None] | None = None,
 ) -> PipelineResult:
-    """The pipeline's result, or the proximity fallback's when the pipeline raised."""
+    """The pipeline's result, or the proximity fallback's when the pipeline raised;
+    ``also_read`` adds the caller's reads to the pipeline's shared read (see ``Pipeline.run``)."""
     if state.rule_store is not None:
         try:
             state.rule_store.refresh()
         except Exception:  # a bad rules file must not stop ranking; keep the rules we have
             log.exception("rules file unreadable")
     try:
-        return state.discovery.run(request)
+        return state.discovery.run(request, also_read)
     except Exception as exc:
         log.warning("discovery pipeline failed: %r", exc)
         failed = StageTrace(

@@ -6,6 +6,8 @@ it with Thompson sampling on click rates that ``/v1/events`` keeps up to date.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,18 +23,23 @@ from palate.features.entity_engagement import (
     CityLocator,
     EntityEngagement,
     EntityEngagementConfig,
+    Evidence,
 )
+from palate.features.store import ReadBatch
 from palate.observability.metrics import Metrics
 from palate.pipeline import PipelineResult
 from palate.premises.entry_points import (
     Exploration,
     Here,
     Tile,
+    TileReads,
     banner_tiles,
     brand_tiles,
     category_tiles,
     order_tiles,
+    plan_tile_reads,
     tag_weights,
+    weights_of,
 )
 from palate.premises.sections import SectionConfig, Shown, Taste, build_sections, order_sections
 from palate.ranking.learned import served_factors
@@ -81,24 +88,42 @@ def engagement_writer(state: ServingState, settings: Settings) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Served:
-    """One Discovery run over the pool, and who and where it was for."""
+    """One Discovery run over the pool, who and where it was for, and the entry point's own
+    reads when they joined Discovery's (None: it reads on its own)."""
 
     request: RankingRequest
     result: PipelineResult
     shown: Shown
+    tile_reads: TileReads | None = None
 
 
 def serve_pool(
-    state: ServingState, settings: Settings, body: DiscoveryRequest, pool: int
+    state: ServingState,
+    settings: Settings,
+    body: DiscoveryRequest,
+    pool: int,
+    kind: str | None = None,
 ) -> Served:
-    """Run Discovery once for ``pool`` venues; locate the request's city and market."""
+    """Run Discovery once for ``pool`` venues; locate the request's city and market. With an
+    entry point's ``kind`` its reads join Discovery's: one store round trip for the request."""
     request = to_ranking_request(body, settings)
-    result = run_discovery(state, settings, replace(request, limit=max(pool, request.limit)))
     engagement = engagement_of(state, settings)
     point = request.location
     city = engagement.locator.city_of(np.array([point.lat]), np.array([point.lon]))[0]
     market = None if city is None else engagement.locator.market.get(city)
-    return Served(request, result, Shown(request.user_id, city, market, request.when))
+    shown = Shown(request.user_id, city, market, request.when)
+    planned: list[TileReads] = []
+
+    def also_read(reads: ReadBatch) -> None:
+        features = state.features.features
+        planned.append(
+            plan_tile_reads(reads, kind or "", features, engagement, state.catalog, shown)
+        )
+
+    pooled = replace(request, limit=max(pool, request.limit))
+    result = run_discovery(state, settings, pooled, None if kind is None else also_read)
+    joined = planned[0] if planned and result.reads is not None else None
+    return Served(request, result, shown, joined)
 
 
 # Re-seeded per request rather than built (a new generator costs more than the draws); the
@@ -137,17 +162,36 @@ def tiles_for(kind: str, state: ServingState, served: Served) -> list[Tile]:
     candidates = served.result.candidates
     if kind == "brands":
         return brand_tiles(candidates, state.index, state.catalog)
-    weights = tag_weights(
-        state.features.store,
-        state.features.features,
-        "category_affinity",
-        served.shown.user_id,
-        served.shown.now,
-    )
+    planned = served.tile_reads
+    if planned is not None:
+        handle = planned.weights
+        weights = weights_of(None if handle is None else served.result.reads[handle])
+    else:
+        features = state.features
+        shown = served.shown
+        weights = tag_weights(
+            features.store, features.features, "category_affinity", shown.user_id, shown.now
+        )
     if kind == "categories":
         return category_tiles(candidates, state.index, state.catalog, weights)
     here = Here(candidates, served.shown.market_id, served.shown.now)
     return banner_tiles(here, state.index, state.catalog, weights)
+
+
+def tile_evidence(
+    state: ServingState, settings: Settings, served: Served
+) -> Callable[[list[str]], list[Evidence]]:
+    """The tiles' evidence: from the shared read when it was planned there, else a read."""
+    planned = served.tile_reads
+    if planned is not None and planned.evidence is not None:
+        return functools.partial(planned.evidence.levels, served.result.reads)
+    shown = served.shown
+    engagement = engagement_of(state, settings)
+
+    def read(arms: list[str]) -> list[Evidence]:
+        return engagement.evidence(arms, shown.user_id, shown.city_id, shown.market_id, shown.now)
+
+    return read
 
 
 def entry_points(
@@ -159,12 +203,11 @@ def entry_points(
     metrics: Metrics,
 ) -> JsonResponse:
     """One entry-point answer: servable tiles in the budgeted Thompson order."""
-    served = serve_pool(state, settings, body, settings.exploration.candidate_pool)
+    served = serve_pool(state, settings, body, settings.exploration.candidate_pool, kind)
     tiles = tiles_for(kind, state, served)
     ordered = order_tiles(
         tiles,
-        engagement_of(state, settings),
-        served.shown,
+        tile_evidence(state, settings, served),
         exploration(settings, kind, served),
         served.request.limit,
     )
