@@ -1,5 +1,6 @@
-"""Banners and categories read the feature store once per request (Discovery's read carries the
-tiles' weights and evidence), brands twice, and Redis answers exactly as memory does."""
+"""Banners, categories and Discovery sections read the feature store once per request
+(Discovery's read carries their weights and evidence), brands twice, and Redis answers exactly
+as memory does."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from tests.entry_points.test_http import WHEN, InProcess
 from tests.features.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration
-KINDS = {"banners": 1, "categories": 1, "brands": 2}  # store reads (round trips) per request
+# store reads (round trips) per request, and the path answering each kind
+KINDS = {"banners": 1, "categories": 1, "brands": 2, "sections": 1}
+PATHS = {"sections": "/v1/discovery/sections"}
 
 
 class CountedReads:
@@ -79,12 +82,13 @@ def test_reads_per_request_and_the_same_answer_from_redis(
     for name in ("memory", "redis"):
         client, reads = both(name)
         warm = {"user_id": "c9", "location": {"lat": 60.17, "lon": 24.94}, "time": WHEN}
-        assert client.post(f"/v1/{kind}", json=warm).status_code == 200  # builds the frame
+        path = PATHS.get(kind, f"/v1/{kind}")
+        assert client.post(path, json=warm).status_code == 200  # builds the frame
         got = []
         for user in ("c0", "c1", "c2", "c3"):
             body = {"user_id": user, "location": {"lat": 60.17, "lon": 24.94}, "time": WHEN}
             before = reads.calls
-            reply = client.post(f"/v1/{kind}", json=body)
+            reply = client.post(path, json=body)
             assert reply.status_code == 200, reply.text
             assert reads.calls - before == KINDS[kind], name
             payload = reply.json()

@@ -8,7 +8,7 @@ tile's click rate under Thompson sampling and the exploration budget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,7 +23,7 @@ from palate.features.entity_engagement import EntityEngagement, Evidence, Planne
 from palate.features.feature_set import FeatureSet
 from palate.features.store import FeatureStore, Handle, MapValues, ReadBatch
 from palate.pipeline.candidates import Candidates, FloatArray
-from palate.premises.sections import Shown
+from palate.premises.sections import Shown, section_arms
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +258,26 @@ class TileReads:
     evidence: PlannedEvidence | None
 
 
-def possible_arms(kind: str, catalog: Catalog, market_id: str | None, now: datetime) -> list[str]:
-    """Every arm an entry point could show here and now; empty for brands, too many to read
-    ahead (their evidence is read once the tiles are known)."""
+WEIGHTS_FEATURE = {
+    "banners": "category_affinity",
+    "categories": "category_affinity",
+    "sections": "cuisine_affinity",
+}
+"""The affinity feature whose tag weights each kind of entry point reads (brands: none)."""
+
+
+def possible_arms(
+    kind: str, catalog: Catalog, market_id: str | None, now: datetime, cuisines: Sequence[str]
+) -> list[str]:
+    """Every arm an entry point could show here and now (``cuisines``: the index's, for the
+    sections' carousels); empty for brands, too many to read ahead (their evidence is read
+    once the tiles are known)."""
     if kind == "banners":
         return [arm("banner", b.id) for b in live_banners(catalog, market_id, now)]
     if kind == "categories":
         return [arm("category", category_id) for category_id in catalog.categories]
+    if kind == "sections":
+        return section_arms(cuisines)
     return []
 
 
@@ -275,12 +288,13 @@ def plan_tile_reads(
     engagement: EntityEngagement,
     catalog: Catalog,
     shown: Shown,
+    cuisines: Sequence[str] = (),
 ) -> TileReads:
     """An entry point's reads (see :class:`TileReads`) planned into ``reads``."""
     weights = None
-    if kind in ("banners", "categories"):
-        weights = plan_tag_weights(reads, features, "category_affinity", shown.user_id)
-    arms = possible_arms(kind, catalog, shown.market_id, shown.now)
+    if kind in WEIGHTS_FEATURE:
+        weights = plan_tag_weights(reads, features, WEIGHTS_FEATURE[kind], shown.user_id)
+    arms = possible_arms(kind, catalog, shown.market_id, shown.now, cuisines)
     if not arms:
         return TileReads(weights, None)
     planned = engagement.plan_evidence(reads, arms, shown.user_id, shown.city_id, shown.market_id)

@@ -12,7 +12,7 @@ A customer without a vector (or a server without factors) gets them in ranking o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,7 @@ import numpy as np
 from palate.catalog.columns import MISSING_DAY
 from palate.catalog.index import VenueIndex
 from palate.experiments.arms import BanditConfig, arm_scores
-from palate.features.entity_engagement import SECTION, EntityEngagement, arm
+from palate.features.entity_engagement import SECTION, Evidence, arm
 from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
 from palate.ranking.embedding_features import Factorisation, nearest, rows_of
 
@@ -172,18 +172,27 @@ class Shown:
     now: datetime
 
 
+def section_arms(cuisines: Sequence[str]) -> list[str]:
+    """The arm of every section there could be, with a carousel for each of ``cuisines``.
+
+    >>> section_arms(["pizza"])[-2:]
+    ['section:popular', 'section:cuisine:pizza']
+    """
+    names = [*TITLES, *(CUISINE_PREFIX + cuisine for cuisine in cuisines)]
+    return [arm(SECTION, name) for name in names]
+
+
 def order_sections(
     sections: list[Section],
-    engagement: EntityEngagement,
-    shown: Shown,
+    evidence: Callable[[list[str]], list[Evidence]],
     config: BanditConfig,
     rng: np.random.Generator,
 ) -> list[tuple[Section, float]]:
-    """Sections by one Thompson draw of their click rate (customer → city → market priors)."""
+    """Sections by one Thompson draw of their click rate (customer → city → market priors);
+    ``evidence`` gives the levels of the sections' arms."""
     if not sections:
         return []
-    arms = [arm(SECTION, s.name) for s in sections]
-    levels = engagement.evidence(arms, shown.user_id, shown.city_id, shown.market_id, shown.now)
+    levels = evidence([arm(SECTION, s.name) for s in sections])
     draws = arm_scores(levels, np.zeros(len(sections)), config, rng).sampled
     order = np.lexsort((np.arange(len(sections)), -draws))
     return [(sections[i], float(draws[i])) for i in order.tolist()]

@@ -115,10 +115,11 @@ def serve_pool(
     planned: list[TileReads] = []
 
     def also_read(reads: ReadBatch) -> None:
-        features = state.features.features
-        planned.append(
-            plan_tile_reads(reads, kind or "", features, engagement, state.catalog, shown)
+        features, cuisines = state.features.features, state.index.cuisines.vocabulary
+        tile_reads = plan_tile_reads(
+            reads, kind or "", features, engagement, state.catalog, shown, cuisines
         )
+        planned.append(tile_reads)
 
     pooled = replace(request, limit=max(pool, request.limit))
     result = run_discovery(state, settings, pooled, None if kind is None else also_read)
@@ -162,20 +163,22 @@ def tiles_for(kind: str, state: ServingState, served: Served) -> list[Tile]:
     candidates = served.result.candidates
     if kind == "brands":
         return brand_tiles(candidates, state.index, state.catalog)
-    planned = served.tile_reads
-    if planned is not None:
-        handle = planned.weights
-        weights = weights_of(None if handle is None else served.result.reads[handle])
-    else:
-        features = state.features
-        shown = served.shown
-        weights = tag_weights(
-            features.store, features.features, "category_affinity", shown.user_id, shown.now
-        )
+    weights = served_weights(state, served, "category_affinity")
     if kind == "categories":
         return category_tiles(candidates, state.index, state.catalog, weights)
     here = Here(candidates, served.shown.market_id, served.shown.now)
     return banner_tiles(here, state.index, state.catalog, weights)
+
+
+def served_weights(state: ServingState, served: Served, feature: str) -> dict[str, float]:
+    """The customer's tag weights of ``feature``: from the shared read when they were planned
+    there, else a read of their own."""
+    planned = served.tile_reads
+    if planned is not None:
+        handle = planned.weights
+        return weights_of(None if handle is None else served.result.reads[handle])
+    store, features, shown = state.features.store, state.features.features, served.shown
+    return tag_weights(store, features, feature, shown.user_id, shown.now)
 
 
 def tile_evidence(
@@ -261,13 +264,7 @@ def sections_of(
 ) -> list[dict[str, object]]:
     """The sections cut from the served ranking, in the bandit's order, with their venues."""
     config = settings.sections
-    weights = tag_weights(
-        state.features.store,
-        state.features.features,
-        "cuisine_affinity",
-        served.shown.user_id,
-        served.shown.now,
-    )
+    weights = served_weights(state, served, "cuisine_affinity")
     cut = SectionConfig(
         config.max_per_venue, per_section, config.new_days, config.cuisine_carousels
     )
@@ -275,9 +272,7 @@ def sections_of(
     taste = Taste(served.shown.user_id, served_factors(state.models))
     sections = build_sections(served.result.candidates, state.index, weights, today, cut, taste)
     x = exploration(settings, "sections", served)
-    ordered = order_sections(
-        sections, engagement_of(state, settings), served.shown, x.bandit, x.rng
-    )
+    ordered = order_sections(sections, tile_evidence(state, settings, served), x.bandit, x.rng)
     result = served.result
     return [
         {
@@ -306,7 +301,7 @@ async def discovery_sections(
 ) -> JsonResponse:
     """Order again, For you, New, Popular near you and cuisine carousels from ONE Discovery
     run; ``limit`` is the venues per section (default ``sections.venues_per_section``)."""
-    served = serve_pool(state, settings, body, settings.sections.pool)
+    served = serve_pool(state, settings, body, settings.sections.pool, "sections")
     out = sections_of(state, settings, served, body.limit or settings.sections.venues_per_section)
     payload = envelope(request, served, "sections", metrics, body.trace)
     payload.update(sections=out, scorer=served.result.scorer)

@@ -38,7 +38,7 @@ def discovery_page_sections(
         time=ctx.when,
         limit=settings.sections.venues_per_section,
     )
-    served = serve_pool(state, settings, body, settings.sections.pool)
+    served = serve_pool(state, settings, body, settings.sections.pool, "sections")
     per_section = settings.sections.venues_per_section
     ordered = sections_of(state, settings, served, per_section)
     result = served.result
