@@ -187,3 +187,11 @@ def test_a_failed_shared_read_gives_the_caller_no_results() -> None:
         Query(), also_read=lambda reads: reads.append("tile")
     )
     assert result.reads is None
+
+
+def test_a_lone_planned_hydrator_reads_in_its_own_stage() -> None:
+    store = Store({"a": 1.0})
+    result = pipeline(store, [Planned("a", store)], set()).run(Query())
+    assert store.reads == [["a"]]
+    assert "feature_reads" not in [s.stage for s in result.trace.stages]
+    assert result.reads is None

@@ -115,12 +115,11 @@ def test_trace_lists_every_stage(server: RunningServer, catalog: Catalog) -> Non
     body = {"user_id": "u1", "location": {"lat": where.lat, "lon": where.lon}, "trace": True}
     with server.client() as client:
         stages = client.post("/v1/discovery", json=body).json()["trace"]
-    assert stages[7]["skipped"]  # no model promoted yet: the heuristic serves, not degraded
+    assert stages[6]["skipped"]  # no model promoted yet: the heuristic serves, not degraded
     assert [s["stage"] for s in stages] == [
         "deliverable_venues",
         "not_temporarily_closed",
         "exclude",
-        "feature_reads",  # the online features' store reads, one round trip
         "request_context",
         "online_features",
         "embedding_affinity",

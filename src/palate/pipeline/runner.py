@@ -167,23 +167,22 @@ class Pipeline(Generic[Q]):
         candidates: Candidates,
         also_read: Callable[[Any], None] | None,
     ) -> tuple[dict[str, _Prepared], Any]:
-        """The planned hydrators' reads as one store round trip, recorded as its own stage;
-        per hydrator, how to make its columns from the results.
+        """The planned reads as one store round trip, recorded (planning included) as its own
+        stage; per hydrator, how to make its columns from the results.
 
-        A hydrator whose plan raises hydrates on its own in its stage; when the shared read
+        Reads are shared only when two or more take part (hydrators with a ``plan``, the
+        caller's ``also_read``): a lone hydrator reads in its own stage as it always did. A
+        hydrator whose plan raises hydrates on its own in its stage; when the shared read
         fails each planned hydrator fails in its own stage with that error (fail-open or
         not, as configured) rather than retrying the store once per hydrator.
         """
-        if self.shared_reads is None:
+        planners = self._planners()
+        if self.shared_reads is None or len(planners) + (also_read is not None) < 2:
             return {}, None
+        started = time.perf_counter_ns()
         batch = self.shared_reads.batch()
         finishes = {}
-        for hydrator in self.hydrators:
-            plan = getattr(hydrator, "plan", None)
-            if plan is None or (
-                self._guarded(hydrator.name) and self.breaker.is_open(hydrator.name)
-            ):
-                continue
+        for hydrator, plan in planners:
             try:
                 finishes[hydrator.name] = plan(query, candidates, batch)
             except Exception:  # noqa: S112 - its own stage hydrates it and records any failure
@@ -191,8 +190,18 @@ class Pipeline(Generic[Q]):
         caller = also_read is not None and _planned_by_caller(also_read, batch)
         if not finishes and not caller:
             return {}, None
-        prepared, results = self._run_shared(trace, query, candidates, batch, finishes)
+        prepared, results = self._run_shared(trace, query, candidates, batch, finishes, started)
         return prepared, results if caller else None
+
+    def _planners(self) -> list[tuple[Hydrator[Q], Callable[..., Any]]]:
+        """The hydrators that can plan their reads now (not those the breaker holds off)."""
+        planners = []
+        for hydrator in self.hydrators:
+            plan = getattr(hydrator, "plan", None)
+            held = self._guarded(hydrator.name) and self.breaker.is_open(hydrator.name)
+            if plan is not None and not held:
+                planners.append((hydrator, plan))
+        return planners
 
     def _run_shared(
         self,
@@ -201,10 +210,10 @@ class Pipeline(Generic[Q]):
         candidates: Candidates,
         batch: object,
         finishes: dict[str, Callable[[object], Columns]],
+        started: int,
     ) -> tuple[dict[str, _Prepared], Any]:
         assert self.shared_reads is not None  # noqa: S101 - the caller checked
         count = len(candidates.positions)
-        started = time.perf_counter_ns()
         try:
             results = self.shared_reads.read(query, batch)
         except Exception as exc:
