@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import socketserver
 import threading
+import time
 from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
 import pytest
 
-from palate.serving.loadgen import constant_rate, encode_post
+from palate.serving.loadgen import RunResult, constant_rate, encode_post
 from tests.servers import RunningServer
 
 pytestmark = pytest.mark.integration
@@ -57,3 +58,48 @@ def test_connections_the_server_drops_count_as_errors_and_the_run_ends() -> None
     assert result.errors == 20
     assert len(result.latencies_s) == 0
     assert np.isnan(result.percentile_ms(99))
+
+
+class SlowAnswer(socketserver.BaseRequestHandler):
+    """Answers every request on its connection with a 200 after 100 ms (a thread each)."""
+
+    def handle(self) -> None:
+        while self.request.recv(65536):
+            time.sleep(0.1)
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+
+def _slow_run(connections: int, max_connections: int) -> RunResult:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), SlowAnswer) as slow:
+        slow.daemon_threads = True
+        threading.Thread(target=slow.serve_forever, daemon=True).start()
+        host, port = slow.server_address[:2]
+        request = encode_post(str(host), "/slow", b"{}")
+        result = constant_rate(
+            str(host),
+            int(port),
+            [request],
+            rate=100,
+            duration_s=0.5,
+            connections=connections,
+            max_connections=max_connections,
+        )
+        slow.shutdown()
+    return result
+
+
+def test_the_pool_grows_while_every_connection_is_busy() -> None:
+    """100/s at 100 ms each needs ~10 connections: two to start with, the rest opened."""
+    grown = _slow_run(connections=2, max_connections=64)
+    assert grown.errors == 0
+    assert len(grown.latencies_s) == 50
+    assert 10 <= grown.connections <= 64
+    assert grown.percentile_ms(99) < 200  # nothing waited long for a connection
+
+
+def test_a_capped_pool_queues_and_the_latency_shows_it() -> None:
+    capped = _slow_run(connections=2, max_connections=2)
+    assert capped.connections == 2
+    assert len(capped.latencies_s) == 50
+    # two connections serve 20/s: the last requests waited ~2 s from their due time
+    assert capped.percentile_ms(99) > 1_000

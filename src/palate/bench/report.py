@@ -89,7 +89,8 @@ def _cell(value: object) -> str:
 
 def scenario_table(entry: dict[str, Any]) -> str:
     """The Markdown table of one scenario's runs."""
-    columns = (*RUN_COLUMNS, "cpu_us_per_request", "generator_cpu_us", "within_budget")
+    extra = ("connections", "cpu_us_per_request", "generator_cpu_us", "within_budget")
+    columns = (*RUN_COLUMNS, *extra)
     title = (
         f"### {entry['scenario']}: max {entry['max_sustained_rate']:g}/s with p99 in budget "
         f"at every rate up to it (highest rate held: {entry.get('highest_rate_held', 0):g}/s), "

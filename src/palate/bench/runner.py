@@ -248,6 +248,7 @@ def _run_row(result: RunResult, cpu_s: float, wall_s: float, budget_ms: float) -
     row["achieved"] = round(len(result.latencies_s) / wall_s, 1) if wall_s else 0.0
     row["cpu_us_per_request"] = _per_request(cpu_s, result)
     row["late_starts"] = result.late_starts
+    row["connections"] = result.connections  # the pool grows while every connection is busy
     row["within_budget"] = (
         not result.errors
         and row["achieved"] >= SATURATED * result.rate

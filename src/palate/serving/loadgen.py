@@ -4,6 +4,11 @@ Closed-loop tools hide queueing: when the server slows down they simply send les
 *i* is due at ``start + i / rate`` whatever happened before, and its latency is measured from
 that due time, so a stall shows up in every request it delays (no coordinated omission).
 Requests are pre-encoded HTTP/1.1 bytes sent over keep-alive connections from one uvloop loop.
+
+A due request that finds every connection busy opens another (up to ``max_connections``), as
+a constant-arrival-rate executor adds virtual users: otherwise a slow endpoint would be capped
+by the pool (64 connections at 100 ms answer at most 640 requests/s, whatever the server
+could do) and the cap would read as the server's saturation. The peak is reported.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy.typing as npt
 import uvloop
 
 PERCENTILES = (50.0, 95.0, 99.0, 99.9)
+MAX_CONNECTIONS = 1_024  # the pool's ceiling; a run needing more than this is saturated anyway
 
 
 def encode_post(host: str, path: str, body: bytes) -> bytes:
@@ -40,6 +46,8 @@ class RunResult:
     latencies_s: npt.NDArray[np.float64]
     errors: int
     late_starts: int
+    connections: int = 0
+    """The most connections open at once (the pool grows when every one is busy)."""
 
     def percentile_ms(self, q: float) -> float:
         """A latency percentile in milliseconds (NaN when nothing completed)."""
@@ -86,6 +94,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.Transport", transport)  # uvloop's is not a subclass
+        self.run.joined(self)
 
     def send(self, due: float, request: bytes) -> None:
         """Send ``request``, due at ``due`` (its latency counts from then)."""
@@ -115,7 +124,12 @@ class _Connection(asyncio.Protocol):
 class _Schedule:
     """Jobs handed to idle connections, or queued (from their due time) until one is free."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, host: str, port: int, max_connections: int) -> None:
+        self.address = (host, port)
+        self.max_connections = max_connections
+        self.opening = 0
+        self._dialing: set[asyncio.Task[None]] = set()  # kept until done (asyncio holds weak refs)
+        self.opened: list[_Connection] = []
         self.idle: deque[_Connection] = deque()
         self.busy: set[_Connection] = set()
         self.backlog: deque[tuple[float, bytes]] = deque()
@@ -125,16 +139,53 @@ class _Schedule:
         self.finished = asyncio.get_running_loop().create_future()
 
     def submit(self, due: float, request: bytes) -> None:
-        """Send now on an idle connection, else when one frees up (an error with none left)."""
+        """Send now on an idle connection, else on the next one free or opened (an error with
+        none left and none opening)."""
         if self.idle:
             connection = self.idle.pop()
             self.busy.add(connection)
             connection.send(due, request)
-        elif self.busy:
+            return
+        if len(self.busy) + self.opening < self.max_connections:
+            self.opening += 1
+            self.open_one()
+        if self.busy or self.opening:
             self.backlog.append((due, request))
         else:  # every connection was lost
             self.errors += 1
             self._done_one()
+
+    async def connect(self) -> None:
+        """Open one more connection (it joins the schedule once connected)."""
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: _Connection(self), *self.address)
+
+    def open_one(self) -> None:
+        """Start opening a connection without waiting for it."""
+        task = asyncio.get_running_loop().create_task(self._dial())
+        self._dialing.add(task)
+        task.add_done_callback(self._dialing.discard)
+
+    async def _dial(self) -> None:
+        try:
+            await self.connect()
+        except OSError:
+            self.failed_to_open()
+
+    def joined(self, connection: _Connection) -> None:
+        """A new connection takes the oldest waiting request, or waits for one."""
+        self.opening = max(self.opening - 1, 0)
+        self.opened.append(connection)
+        if self.backlog:
+            self.busy.add(connection)
+            connection.send(*self.backlog.popleft())
+        else:
+            self.idle.append(connection)
+
+    def failed_to_open(self) -> None:
+        """A connection that could not be opened; with nothing else left, the waiting fail."""
+        self.opening = max(self.opening - 1, 0)
+        self._fail_backlog_if_stranded()
 
     def answered(self, connection: _Connection, status: int, latency_s: float) -> None:
         """One response in: timed when 200, an error otherwise."""
@@ -157,7 +208,10 @@ class _Schedule:
             self._done_one()
         if connection in self.idle:
             self.idle.remove(connection)
-        if not self.idle and not self.busy:
+        self._fail_backlog_if_stranded()
+
+    def _fail_backlog_if_stranded(self) -> None:
+        if not self.idle and not self.busy and not self.opening:
             while self.backlog:
                 self.backlog.popleft()
                 self.errors += 1
@@ -176,15 +230,12 @@ async def _run(
     rate: float,
     duration_s: float,
     connections: int,
+    max_connections: int,
 ) -> RunResult:
-    loop = asyncio.get_running_loop()
     total, late = int(rate * duration_s), 0
-    schedule = _Schedule(total)
-    opened = [
-        await loop.create_connection(lambda: _Connection(schedule), host, port)
-        for _ in range(connections)
-    ]
-    schedule.idle.extend(protocol for _, protocol in opened)
+    schedule = _Schedule(total, host, port, max(max_connections, connections))
+    for _ in range(connections):
+        await schedule.connect()
     start = time.perf_counter() + 0.05
     for i in range(total):
         due = start + i / rate
@@ -196,9 +247,12 @@ async def _run(
         schedule.submit(due, requests[i % len(requests)])
     if total:
         await schedule.finished
-    for transport, _ in opened:
-        transport.close()
-    return RunResult(rate, duration_s, np.array(schedule.latencies), schedule.errors, late)
+    for connection in schedule.opened:
+        if connection.transport is not None:
+            connection.transport.close()
+    peak = len(schedule.opened)
+    latencies = np.array(schedule.latencies)
+    return RunResult(rate, duration_s, latencies, schedule.errors, late, peak)
 
 
 def constant_rate(
@@ -209,14 +263,17 @@ def constant_rate(
     rate: float,
     duration_s: float,
     connections: int = 64,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> RunResult:
-    """Send ``requests`` (cycled) at ``rate`` per second for ``duration_s`` seconds.
+    """Send ``requests`` (cycled) at ``rate`` per second for ``duration_s`` seconds, over
+    ``connections`` opened first and more, up to ``max_connections``, while all are busy.
 
     The generator shares the machine's cores with the server, so it runs on uvloop: every
     microsecond it spends per request is taken from the server being measured.
     """
+    run = _run(host, port, requests, rate, duration_s, connections, max_connections)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_run(host, port, requests, rate, duration_s, connections))
+        return runner.run(run)
 
 
 def highest_sustained_rate(
