@@ -256,6 +256,7 @@ class TileReads:
 
     weights: Handle[MapValues] | None
     evidence: PlannedEvidence | None
+    weights_feature: str | None = None  # whose tag weights ``weights`` reads
 
 
 WEIGHTS_FEATURE = {
@@ -291,11 +292,11 @@ def plan_tile_reads(
     cuisines: Sequence[str] = (),
 ) -> TileReads:
     """An entry point's reads (see :class:`TileReads`) planned into ``reads``."""
-    weights = None
-    if kind in WEIGHTS_FEATURE:
-        weights = plan_tag_weights(reads, features, WEIGHTS_FEATURE[kind], shown.user_id)
+    weights, feature = None, WEIGHTS_FEATURE.get(kind)
+    if feature is not None:
+        weights = plan_tag_weights(reads, features, feature, shown.user_id)
     arms = possible_arms(kind, catalog, shown.market_id, shown.now, cuisines)
     if not arms:
-        return TileReads(weights, None)
+        return TileReads(weights, None, feature)
     planned = engagement.plan_evidence(reads, arms, shown.user_id, shown.city_id, shown.market_id)
-    return TileReads(weights, planned)
+    return TileReads(weights, planned, feature)

@@ -174,7 +174,7 @@ def served_weights(state: ServingState, served: Served, feature: str) -> dict[st
     """The customer's tag weights of ``feature``: from the shared read when they were planned
     there, else a read of their own."""
     planned = served.tile_reads
-    if planned is not None:
+    if planned is not None and planned.weights_feature == feature:
         handle = planned.weights
         return weights_of(None if handle is None else served.result.reads[handle])
     store, features, shown = state.features.store, state.features.features, served.shown
