@@ -5,6 +5,8 @@ from __future__ import annotations
 import socketserver
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -39,6 +41,19 @@ def test_constant_rate_sends_on_schedule_and_times_every_request(server: Running
     }
 
 
+@contextmanager
+def tcp_server(handler: type[socketserver.BaseRequestHandler]) -> Iterator[tuple[str, int]]:
+    """A real threaded TCP server running ``handler`` per connection, at (host, port)."""
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        host, port = server.server_address[:2]
+        try:
+            yield str(host), int(port)
+        finally:
+            server.shutdown()
+
+
 def test_connections_the_server_drops_count_as_errors_and_the_run_ends() -> None:
     """A real TCP server that reads each request and hangs up: every request fails, none hangs."""
 
@@ -46,15 +61,9 @@ def test_connections_the_server_drops_count_as_errors_and_the_run_ends() -> None
         def handle(self) -> None:
             self.request.recv(65536)  # the request arrived; no answer
 
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), HangUp) as dropper:
-        dropper.daemon_threads = True
-        threading.Thread(target=dropper.serve_forever, daemon=True).start()
-        host, port = dropper.server_address[:2]
-        request = encode_post(str(host), "/v1/discovery", b"{}")
-        result = constant_rate(
-            str(host), int(port), [request], rate=50, duration_s=0.4, connections=3
-        )
-        dropper.shutdown()
+    with tcp_server(HangUp) as (host, port):
+        request = encode_post(host, "/v1/discovery", b"{}")
+        result = constant_rate(host, port, [request], rate=50, duration_s=0.4, connections=3)
     assert result.errors == 20
     assert len(result.latencies_s) == 0
     assert np.isnan(result.percentile_ms(99))
@@ -70,22 +79,17 @@ class SlowAnswer(socketserver.BaseRequestHandler):
 
 
 def _slow_run(connections: int, max_connections: int) -> RunResult:
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), SlowAnswer) as slow:
-        slow.daemon_threads = True
-        threading.Thread(target=slow.serve_forever, daemon=True).start()
-        host, port = slow.server_address[:2]
-        request = encode_post(str(host), "/slow", b"{}")
-        result = constant_rate(
-            str(host),
-            int(port),
+    with tcp_server(SlowAnswer) as (host, port):
+        request = encode_post(host, "/slow", b"{}")
+        return constant_rate(
+            host,
+            port,
             [request],
             rate=100,
             duration_s=0.5,
             connections=connections,
             max_connections=max_connections,
         )
-        slow.shutdown()
-    return result
 
 
 def test_the_pool_grows_while_every_connection_is_busy() -> None:

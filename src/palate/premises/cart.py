@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemsIndex
 from palate.domain.catalog import Catalog
+from palate.features.pipeline_reads import FeatureReads
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
 from palate.pipeline.budget import OverrunBreaker
 from palate.premises.venue_items import item_rules
-from palate.ranking.item_features import CustomerProfile, ItemFeatureReads, ItemFeatures
+from palate.ranking.item_features import CustomerProfile, ItemFeatures
 from palate.ranking.item_scorers import (
     CartScorer,
     CategoryCap,
@@ -56,5 +57,5 @@ def cart_pipeline(
         fail_open=frozenset({"item_features", "customer_profile"}),
         budgets_us=dict(budgets_us or {}),
         breaker=breaker or OverrunBreaker(),
-        shared_reads=ItemFeatureReads(features),
+        shared_reads=FeatureReads(features),
     )

@@ -11,18 +11,14 @@ from palate.domain.market import City
 from palate.domain.requests import RankingRequest
 from palate.experiments.new_venues import NewVenueExploration
 from palate.features.feature_set import FeatureSet
+from palate.features.pipeline_reads import FeatureReads
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
 from palate.pipeline.budget import LastGood, OverrunBreaker
 from palate.ranking.embedding_features import EMBEDDING_FEATURES, EmbeddingAffinity
 from palate.ranking.heuristic import HeuristicScorer, HeuristicWeights, ProximityScorer
 from palate.ranking.hot_swap import ModelHolder
-from palate.ranking.hydrators import (
-    CONTEXT_FEATURES,
-    OnlineFeatures,
-    RequestContext,
-    VenueFeatureReads,
-)
+from palate.ranking.hydrators import CONTEXT_FEATURES, OnlineFeatures, RequestContext
 from palate.ranking.learned import LearnedScorer, served_factors
 from palate.ranking.popularity import PopularityScorer
 from palate.ranking.selectors import TopK
@@ -86,7 +82,7 @@ def discovery_pipeline(
         budgets_us=dict(budgets_us or {}),
         last_good=last_good,
         breaker=breaker or OverrunBreaker(),
-        shared_reads=VenueFeatureReads(features),
+        shared_reads=FeatureReads(features),
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns, ItemsIndex
 from palate.domain.catalog import Catalog
+from palate.features.pipeline_reads import FeatureReads
 from palate.features.service import FeatureService
 from palate.pipeline import Pipeline
 from palate.pipeline.budget import OverrunBreaker
@@ -17,7 +18,7 @@ from palate.pipeline.candidates import Candidates
 from palate.premises.item_budgets import ITEM_HYDRATORS
 from palate.ranking.embedding_features import Factorisation
 from palate.ranking.item_embedding import ItemEmbeddingAffinity
-from palate.ranking.item_features import CustomerProfile, ItemFeatureReads, ItemFeatures
+from palate.ranking.item_features import CustomerProfile, ItemFeatures
 from palate.ranking.item_hour_features import ItemHourFeatures
 from palate.ranking.item_scorers import (
     HOUR_POPULARITY,
@@ -77,7 +78,7 @@ def venue_items_pipeline(
         fail_open=frozenset(ITEM_HYDRATORS),
         budgets_us=dict(budgets_us or {}),
         breaker=breaker or OverrunBreaker(),
-        shared_reads=ItemFeatureReads(features),
+        shared_reads=FeatureReads(features),
     )
 
 

@@ -10,7 +10,8 @@ from palate.catalog.columns import VenueColumns
 from palate.catalog.index import VenueIndex
 from palate.catalog.opening import minute_of_week
 from palate.domain.requests import RankingRequest
-from palate.features.service import FeatureService, epoch_seconds
+from palate.features.pipeline_reads import FeatureReads
+from palate.features.service import FeatureService
 from palate.features.store import ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import Finish
@@ -32,7 +33,7 @@ class OnlineFeatures:
         """Customer×venue, affinity, price fit, popularity and engagement columns."""
         reads = ReadBatch()
         finish = self.plan(request, candidates, reads)
-        return finish(VenueFeatureReads(self.features).read(request, reads))
+        return finish(FeatureReads(self.features).read(request, reads))
 
     def plan(self, request: RankingRequest, candidates: Candidates, reads: ReadBatch) -> Finish:
         """The customer's reads, in a batch the request's other reads may share."""
@@ -44,24 +45,6 @@ class OnlineFeatures:
             return {k: np.asarray(v, dtype=np.float64) for k, v in finish(results).items()}
 
         return columns
-
-
-class VenueFeatureReads:
-    """A venue ranking's reads as one store round trip (stage ``feature_reads``): the online
-    features', and whatever the caller adds (an entry point's tile evidence)."""
-
-    name = "feature_reads"
-
-    def __init__(self, features: FeatureService) -> None:
-        self.features = features
-
-    def batch(self) -> ReadBatch:
-        """An empty batch."""
-        return ReadBatch()
-
-    def read(self, request: RankingRequest, batch: ReadBatch) -> ReadResults:
-        """Every planned read, decayed to the request's time."""
-        return self.features.store.read(batch, epoch_seconds(request.when))
 
 
 class RequestContext:

@@ -15,7 +15,8 @@ import numpy as np
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns
 from palate.features.items import ItemPopularity
-from palate.features.service import FeatureService, epoch_seconds
+from palate.features.pipeline_reads import FeatureReads
+from palate.features.service import FeatureService
 from palate.features.store import MapValues, ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import Finish
@@ -24,30 +25,13 @@ ITEM_COLUMNS = ("item_pop", "item_share", "user_item_orders", "user_item_days_si
 PROFILE_COLUMNS = ("tag_affinity", "menu_category_share", "price_fit", "history_lines")
 
 
-class ItemFeatureReads:
-    """The item hydrators' reads as one store round trip (stage ``feature_reads``)."""
-
-    name = "feature_reads"
-
-    def __init__(self, features: FeatureService) -> None:
-        self.features = features
-
-    def batch(self) -> ReadBatch:
-        """An empty batch."""
-        return ReadBatch()
-
-    def read(self, query: ItemQuery, batch: ReadBatch) -> ReadResults:
-        """Every planned read, decayed to the request's time."""
-        return self.features.store.read(batch, epoch_seconds(query.when))
-
-
 def read_alone(
     features: FeatureService, query: ItemQuery, plan: Callable[[ReadBatch], Finish]
 ) -> dict[str, FloatArray]:
     """A planned hydrator's columns from a store read of its own (no shared batch)."""
     reads = ReadBatch()
     finish = plan(reads)
-    return finish(ItemFeatureReads(features).read(query, reads))
+    return finish(FeatureReads(features).read(query, reads))
 
 
 class ItemFeatures:
