@@ -105,3 +105,41 @@ def test_impressions_and_clicks_count_per_customer_city_and_market() -> None:
     _, other_city, other_user = engagement.evidence(arms, "u2", "tku", "fi", NOW)
     assert other_city.impressions.sum() == 0
     assert other_user.impressions.sum() == 0
+
+
+def _venue_events(types: list[str], sections: list[str | None], first: int) -> pa.Table:
+    n = len(types)
+    return conform(
+        pa.table(
+            {
+                "event_id": [f"v{first + k}" for k in range(n)],
+                "type": types,
+                "user_id": ["u1"] * n,
+                "ts": pa.array([NOW] * n, pa.timestamp("us", tz="UTC")),
+                "lat": [60.2] * n,
+                "lon": [24.9] * n,
+                "request_id": [f"r{first + k}" for k in range(n)],
+                "premise": ["discovery"] * n,
+                "section": sections,
+                "position": [0] * n,
+                "entity_kind": ["venue"] * n,
+                "entity_id": ["v7"] * n,
+            }
+        )
+    )
+
+
+def test_plain_venue_impressions_count_nothing_and_keep_no_attribution_memory() -> None:
+    """Only entry points, sections and clicks can move an arm; a batch of plain Discovery
+    impressions is skipped, and never evicts the impressions clicks are attributed to."""
+    store = open_store("memory")
+    engagement = EntityEngagement(store, CityLocator(CITIES))
+    assert engagement.ingest(_venue_events(["impression"] * 3, [None] * 3, 0)) == 0
+    assert engagement._seen == {}  # the attribution memory
+    sectioned = _venue_events(["impression"], ["new"], 10)
+    assert engagement.ingest(sectioned) > 0
+    assert len(engagement._seen) == 1
+    click = _venue_events(["click"], [None], 10)  # same request and venue, no section
+    assert engagement.ingest(click) > 0  # attributed to the sectioned impression
+    _, _, user = engagement.evidence(["section:new"], "u1", "hel", "fi", NOW)
+    assert user.clicks.round(2).tolist() == [1.0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from palate.domain.events import EventType
 from palate.features.base import Columns, Finish, VenueRequest
 from palate.features.config import DAY_S, HOUR_S, positive, require
 from palate.features.event_frame import EventFrame
@@ -59,6 +60,13 @@ class TagAffinity:
         c = self.config
         weight = pl.when(pl.col("stage") == 2).then(c.order_weight).otherwise(c.click_weight)
         stages = [2, 1] if c.click_weight > 0 else [2]  # orders, and clicks when they count
+        acting = (
+            {EventType.ORDER.value, EventType.CLICK.value}
+            if c.click_weight > 0
+            else {EventType.ORDER.value}
+        )
+        if not events.types & acting:
+            return  # impressions only: not even the filter
         acted = events.venue_funnel.filter(pl.col("stage").is_in(stages))
         if acted.is_empty():
             return  # impressions only: skip the fixed cost of the join

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from palate.domain.events import EntityKind, EventType
 from palate.domain.market import City
@@ -55,9 +56,22 @@ class Evidence:
 
 
 ENTRY_KINDS = (EntityKind.BANNER.value, EntityKind.CATEGORY.value, EntityKind.BRAND.value)
+_ENTRY_KIND_SET = pa.array(ENTRY_KINDS, pa.string())
 SECTION = "section"
 IMPRESSIONS, CLICKS = 0, 1
 ObjectArray = npt.NDArray[np.object_]
+
+
+def _that_count(events: pa.Table) -> pa.Table:
+    """The events that can move an arm: every click (its impression may carry the section),
+    and the impressions of entry points or inside a section. Other impressions would only
+    take attribution memory from the ones that matter.
+    """
+    click = pc.equal(events.column("type"), EventType.CLICK.value)
+    entry = pc.is_in(events.column("entity_kind"), value_set=_ENTRY_KIND_SET)
+    sectioned = pc.is_valid(events.column("section"))
+    keep = pc.or_kleene(pc.or_kleene(click, entry), sectioned)
+    return events.filter(pc.fill_null(keep, False))
 
 
 def arm(kind: str, entity_id: str) -> str:
@@ -129,6 +143,9 @@ class EntityEngagement:
 
     def ingest(self, events: pa.Table) -> int:
         """Count the batch's impressions and clicks of entry points and sections; returns rows."""
+        events = _that_count(conform(events))
+        if not events.num_rows:
+            return 0  # most batches: venue impressions of plain Discovery, nothing to count
         frame = self._frame(events)
         if not frame.height:
             return 0
@@ -153,7 +170,7 @@ class EntityEngagement:
     def _frame(self, events: pa.Table) -> pl.DataFrame:
         """Impressions and clicks with their arm, city and attribution key."""
         names = ["type", "user_id", "ts", "lat", "lon", "request_id", "section"]
-        table = conform(events).select([*names, "entity_kind", "entity_id"])
+        table = events.select([*names, "entity_kind", "entity_id"])
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)  # noqa: S101 - a Table always converts to a frame
         kinds = [EventType.IMPRESSION.value, EventType.CLICK.value]

@@ -69,8 +69,17 @@ class EventFrame:
         return self.events.height
 
     @cached_property
+    def types(self) -> frozenset[str]:
+        """The event types in the batch: write paths skip their queries when theirs are absent
+        (most batches are impressions only, and a query costs the same on an empty frame)."""
+        return frozenset(self.events.get_column("type").unique().drop_nulls().to_list())
+
+    @cached_property
     def orders(self) -> pl.DataFrame:
         """Orders with their customer and venue: user_id, venue_id, order_id, ts, total, lines."""
+        columns = ("user_id", "venue_id", "order_id", "ts", "total", "lines")
+        if EventType.ORDER.value not in self.types:
+            return self.events.clear().select(columns)
         return (
             self.events.lazy()
             .filter(
@@ -78,13 +87,16 @@ class EventFrame:
                 & pl.col("user_id").is_not_null()
                 & pl.col("venue_id").is_not_null()
             )
-            .select("user_id", "venue_id", "order_id", "ts", "total", "lines")
+            .select(columns)
             .collect()
         )
 
     @cached_property
     def order_lines(self) -> pl.DataFrame:
         """One row per order line: user_id, venue_id, order_id, ts, item_id, quantity."""
+        if self.orders.is_empty():
+            known = self.orders.select("user_id", "venue_id", "order_id", "ts").schema
+            return pl.DataFrame(schema={**known, "item_id": pl.String, "quantity": pl.Float64})
         return (
             self.orders.lazy()
             .select("user_id", "venue_id", "order_id", "ts", "lines")
