@@ -212,9 +212,21 @@ EntityIds = Sequence[str] | npt.NDArray[np.str_]
 
 @dataclass(slots=True)
 class ReadBatch:
-    """Reads to be answered together."""
+    """Reads to be answered together.
+
+    A whole map asked for twice (two parts of one request sharing a batch: the online
+    features and an entry point both want the customer's category weights) is read once;
+    both handles give the same answer, which readers treat as read-only.
+
+    >>> from palate.features.store.specs import MapSpec
+    >>> spec = MapSpec("aff", "u", half_life_s=60.0, ttl_s=60.0)
+    >>> reads = ReadBatch()
+    >>> reads.map(spec, "u1") == reads.map(spec, "u1"), len(reads)
+    (True, 1)
+    """
 
     reads: list[Read] = field(default_factory=list)
+    _whole_maps: dict[tuple[MapSpec, str, str], int] = field(default_factory=dict)
 
     def _add(self, read: Read) -> int:
         self.reads.append(read)
@@ -224,8 +236,13 @@ class ReadBatch:
         self, spec: MapSpec, entity_id: str, sub: str = "", fields: Sequence[str] | None = None
     ) -> Handle[MapValues]:
         """One entity's map (only ``fields`` when given, in that order)."""
-        chosen = None if fields is None else tuple(fields)
-        return Handle(self._add(MapRead(spec, entity_id, sub, chosen)))
+        if fields is not None:
+            return Handle(self._add(MapRead(spec, entity_id, sub, tuple(fields))))
+        key = (spec, entity_id, sub)
+        index = self._whole_maps.get(key)
+        if index is None:
+            index = self._whole_maps[key] = self._add(MapRead(spec, entity_id, sub))
+        return Handle(index)
 
     def counters(
         self, spec: CounterSpec, entity_ids: EntityIds, sub: str = ""
