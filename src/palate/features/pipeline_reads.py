@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
+
+from palate.features.base import Columns, Finish
 from palate.features.service import FeatureService, epoch_seconds
 from palate.features.store import ReadBatch, ReadResults
 
@@ -34,3 +38,24 @@ class FeatureReads:
     def read(self, query: Timed, batch: ReadBatch) -> ReadResults:
         """Every planned read."""
         return self.features.store.read(batch, epoch_seconds(query.when))
+
+
+def read_alone(
+    features: FeatureService, query: Timed, plan: Callable[[ReadBatch], Finish]
+) -> Columns:
+    """A planned hydrator's columns from a store read of its own (no shared batch): what its
+    ``hydrate`` does outside a pipeline with shared reads."""
+    reads = ReadBatch()
+    finish = plan(reads)
+    return finish(FeatureReads(features).read(query, reads))
+
+
+def as_float64(finish: Finish) -> Finish:
+    """``finish`` with every column as a float64 array, the dtype candidates' columns hold."""
+
+    def columns(results: ReadResults) -> Columns:
+        return {
+            name: np.asarray(values, dtype=np.float64) for name, values in finish(results).items()
+        }
+
+    return columns

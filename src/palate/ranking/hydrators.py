@@ -10,9 +10,9 @@ from palate.catalog.columns import VenueColumns
 from palate.catalog.index import VenueIndex
 from palate.catalog.opening import minute_of_week
 from palate.domain.requests import RankingRequest
-from palate.features.pipeline_reads import FeatureReads
+from palate.features.pipeline_reads import as_float64, read_alone
 from palate.features.service import FeatureService
-from palate.features.store import ReadBatch, ReadResults
+from palate.features.store import ReadBatch
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import Finish
 
@@ -31,20 +31,17 @@ class OnlineFeatures:
 
     def hydrate(self, request: RankingRequest, candidates: Candidates) -> dict[str, FloatArray]:
         """Customer×venue, affinity, price fit, popularity and engagement columns."""
-        reads = ReadBatch()
-        finish = self.plan(request, candidates, reads)
-        return finish(FeatureReads(self.features).read(request, reads))
+        return read_alone(
+            self.features, request, lambda reads: self.plan(request, candidates, reads)
+        )
 
     def plan(self, request: RankingRequest, candidates: Candidates, reads: ReadBatch) -> Finish:
         """The customer's reads, in a batch the request's other reads may share."""
-        finish = self.features.plan_venue_features_at(
-            reads, request.user_id, self.index.venue_ids, candidates.positions, request.when
+        return as_float64(
+            self.features.plan_venue_features_at(
+                reads, request.user_id, self.index.venue_ids, candidates.positions, request.when
+            )
         )
-
-        def columns(results: ReadResults) -> dict[str, FloatArray]:
-            return {k: np.asarray(v, dtype=np.float64) for k, v in finish(results).items()}
-
-        return columns
 
 
 class RequestContext:

@@ -8,14 +8,12 @@ items even at a venue they never ordered from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from palate.catalog.item_query import ItemQuery
 from palate.catalog.items_index import ItemColumns
 from palate.features.items import ItemPopularity
-from palate.features.pipeline_reads import FeatureReads
+from palate.features.pipeline_reads import as_float64, read_alone
 from palate.features.service import FeatureService
 from palate.features.store import MapValues, ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
@@ -23,15 +21,6 @@ from palate.pipeline.stages import Finish
 
 ITEM_COLUMNS = ("item_pop", "item_share", "user_item_orders", "user_item_days_since")
 PROFILE_COLUMNS = ("tag_affinity", "menu_category_share", "price_fit", "history_lines")
-
-
-def read_alone(
-    features: FeatureService, query: ItemQuery, plan: Callable[[ReadBatch], Finish]
-) -> dict[str, FloatArray]:
-    """A planned hydrator's columns from a store read of its own (no shared batch)."""
-    reads = ReadBatch()
-    finish = plan(reads)
-    return finish(FeatureReads(features).read(query, reads))
 
 
 class ItemFeatures:
@@ -49,14 +38,11 @@ class ItemFeatures:
     def plan(self, query: ItemQuery, candidates: Candidates, reads: ReadBatch) -> Finish:
         """Every item column's reads, in a batch the other item hydrators may share."""
         ids = query.columns.item_ids[candidates.positions].tolist()
-        finish = self.features.plan_item_features(
-            reads, query.user_id, query.venue_id, ids, query.when, cart=query.cart
+        return as_float64(
+            self.features.plan_item_features(
+                reads, query.user_id, query.venue_id, ids, query.when, cart=query.cart
+            )
         )
-
-        def columns(results: ReadResults) -> dict[str, FloatArray]:
-            return {k: np.asarray(v, dtype=np.float64) for k, v in finish(results).items()}
-
-        return columns
 
 
 def profile_columns(

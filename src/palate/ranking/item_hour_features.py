@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
 from palate.catalog.item_query import ItemQuery
 from palate.features.item_hours import ItemHourPopularity
+from palate.features.pipeline_reads import as_float64, read_alone
 from palate.features.service import FeatureService
 from palate.features.store import ReadBatch, ReadResults
 from palate.pipeline.candidates import Candidates, FloatArray
 from palate.pipeline.stages import Finish
-from palate.ranking.item_features import read_alone
 
 
 class ItemHourFeatures:
@@ -37,11 +37,7 @@ class ItemHourFeatures:
         zone = self.features.attributes.timezones.get(query.venue_id)
         planned = feature.plan(reads, query.venue_id, ids, feature.hour_at(query.when, zone))
 
-        def columns(results: ReadResults) -> dict[str, FloatArray]:
-            made = feature.columns(results, planned)
-            return {name: np.asarray(values, dtype=np.float64) for name, values in made.items()}
-
-        return columns
+        return as_float64(functools.partial(feature.columns, planned=planned))
 
 
 def _no_columns(results: ReadResults) -> dict[str, FloatArray]:  # noqa: ARG001
