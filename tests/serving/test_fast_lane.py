@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+import uvicorn
 
 from palate.catalog.store import load_catalog
 from palate.domain import Catalog
 from palate.serving.app import HOT_PATHS, create_app
 from palate.serving.fast_lane import api_routes, lanes_of
+from palate.serving.http_protocol import UVICORN_OPTIONS
+from palate.serving.process import free_port
 from palate.serving.state import build_state
 from palate.settings import Settings
 from tests.ingest.samples import impression
@@ -178,3 +184,65 @@ def test_events_in_the_lane_are_counted_under_their_route(server: RunningServer)
     content = orjson.dumps({"events": [impression()]})
     assert _post_raw(server, "/v1/events", content, lane=True).status_code == 200
     assert _served(server, "/v1/events") == before + 1
+
+
+class _Counting:
+    """A pure ASGI middleware in the framework's own stack: counts what reaches it."""
+
+    def __init__(self, app: Any, paths: list[str]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+def test_lane_requests_never_enter_the_frameworks_middleware_stack(
+    simulated_dir: Path, catalog: Catalog
+) -> None:
+    """The lane sits in front of FastAPI: a valid ranking request skips the framework's error,
+    telemetry and body-limit layers; what the lane passes on goes through all of them."""
+    settings = Settings(data={"dir": simulated_dir})
+    app = create_app(settings, build_state(catalog, settings))
+    reached: list[str] = []
+    app.add_middleware(_Counting, paths=reached)
+    port = free_port()
+    config = uvicorn.Config(app, port=port, lifespan="off", log_config=None, **UVICORN_OPTIONS)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as client:
+            _wait_until_up(client)
+            path, body = _bodies(catalog)[0]
+            valid = client.post(path, content=orjson.dumps(body), headers=JSON)
+            invalid = client.post(path, content=b'{"user_id": "u1"}', headers=JSON)
+            health = client.get("/healthz")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert valid.status_code == 200
+    assert valid.headers["x-request-id"]
+    assert invalid.status_code == 422
+    assert "location" in invalid.text
+    assert invalid.headers["x-request-id"]
+    assert health.status_code == 200
+    assert reached.count(path) == 1  # only the invalid body, which the framework answered
+    assert "/healthz" in reached
+
+
+JSON = {"content-type": "application/json"}
+
+
+def _wait_until_up(client: httpx.Client, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.get("/healthz")
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

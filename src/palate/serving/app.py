@@ -27,7 +27,7 @@ from palate.serving import (
     rules_api,
 )
 from palate.serving.errors import InvalidFieldError, on_invalid_field, on_validation_error
-from palate.serving.fast_lane import FastLane
+from palate.serving.fast_lane import FastLane, FrontedFastAPI
 from palate.serving.ingestion import Ingestor, build_ingestor
 from palate.serving.middleware import ObservabilityMiddleware
 from palate.serving.responses import JsonResponse
@@ -63,7 +63,7 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
         metrics,
         on_accepted=[feature_writer(state), entry_points_api.engagement_writer(state, settings)],
     )
-    app = FastAPI(
+    app = FrontedFastAPI(
         title="Palate",
         version="0.1.0",
         description=DESCRIPTION,
@@ -85,9 +85,9 @@ def create_app(settings: Settings, state: ServingState) -> FastAPI:
     app.include_router(ingest.router)
     mount_web_ui(app)
     raw_lanes = (ingest.EVENTS_LANE,)
-    app.add_middleware(FastLane, fastapi=app, paths=HOT_PATHS, raw=raw_lanes)  # in observability
-    app.add_middleware(
-        ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
+    lane = FastLane(app.framework, fastapi=app, paths=HOT_PATHS, raw=raw_lanes)
+    app.front = ObservabilityMiddleware(
+        lane, metrics=metrics, access_log=settings.server.access_log
     )
     return app
 

@@ -12,6 +12,12 @@ handler that raises (a 4xx naming the field, a 404) — falls through to the ful
 with the body replayed, so error responses are exactly the framework's. Only valid requests,
 the overwhelming majority, take the short path.
 
+The lane and the request-id/metrics middleware sit *in front of* the framework
+(:class:`FrontedFastAPI`), not inside its middleware stack: a lane request then skips the
+framework's error, telemetry and body-limit layers and their ``send`` wrappers, which cost a
+``/healthz``-sized request's worth of CPU on every ranking request. Requests the lane passes
+on reach the framework as before, with the same layers.
+
 A *raw* lane is for a hot route that reads its own body without a body model (``POST
 /v1/events``): the module owning the route supplies a function answering from the ASGI scope and
 receive, shared with the route itself, and a predicate for the requests it takes (the usual
@@ -106,6 +112,29 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 def _alternate(parts: list[str]) -> list[tuple[bool, str]]:
     return [(k % 2 == 1, part) for k, part in enumerate(parts)]
+
+
+class FrontedFastAPI(FastAPI):
+    """A FastAPI app whose HTTP requests enter through ``front`` (the lane, in observability).
+
+    ``front`` ends in :meth:`framework`, FastAPI's own entry, for what the lane does not
+    answer; lifespan and websocket scopes go straight to the framework.
+    """
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HTTP through the front, the rest to the framework."""
+        front = self.front
+        if front is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self  # as Starlette would: handlers may reach the app from the request
+        await front(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The full FastAPI path: its middleware stack, routing, dependencies and errors."""
+        await super().__call__(scope, receive, send)
 
 
 class FastLane:
