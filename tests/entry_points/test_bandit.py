@@ -13,7 +13,7 @@ from palate.domain.market import City
 from palate.events.schema import conform
 from palate.experiments.arms import BanditConfig, order_arms
 from palate.experiments.budget import ExplorationBudget, budgeted_order
-from palate.experiments.thompson import hierarchical_posterior, request_rng
+from palate.experiments.thompson import hierarchical_posterior, posterior_mean, request_rng
 from palate.features.entity_engagement import CityLocator, EntityEngagement, Evidence
 from palate.features.store import open_store
 
@@ -42,6 +42,24 @@ def test_clicks_beyond_impressions_never_break_the_posterior() -> None:
     )
     assert 0.0 < float(post.mean[0]) < 1.0
     assert np.all(post.beta > 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_one_arm_level_folds_into_the_next_levels_base_rate_exactly(seed: int) -> None:
+    """New-venue exploration reads a single city as one number: its posterior mean as the
+    venues' base rate must give the very posterior the two-level form gives (same floats)."""
+    rng = np.random.default_rng(seed)
+    impressions = rng.uniform(0.0, 500.0, 40)
+    clicks = impressions * rng.uniform(0.0, 0.2, 40)
+    clicks[::7] = impressions[::7] + 3.0  # lost beacons: more clicks than impressions
+    venues = Evidence(clicks, impressions)
+    city = Evidence(np.add.reduce(clicks, keepdims=True), np.add.reduce(impressions, keepdims=True))
+    base, strength = float(rng.uniform(0.001, 0.2)), float(rng.uniform(1.0, 50.0))
+    two_level = hierarchical_posterior([city, venues], base, strength)
+    mean = posterior_mean(float(city.clicks[0]), float(city.impressions[0]), base, strength)
+    folded = hierarchical_posterior([venues], mean, strength)
+    assert np.array_equal(folded.alpha, two_level.alpha)
+    assert np.array_equal(folded.beta, two_level.beta)
 
 
 @pytest.mark.parametrize(("slots", "share"), [(0, 1.0), (1, 1.0), (2, 0.25), (5, 0.5)])

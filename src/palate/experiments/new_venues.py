@@ -32,7 +32,7 @@ from palate.catalog.columns import MISSING_DAY
 from palate.catalog.index import VenueIndex
 from palate.domain.requests import RankingRequest
 from palate.experiments.budget import ExplorationBudget
-from palate.experiments.thompson import ReseededRng, hierarchical_posterior
+from palate.experiments.thompson import ReseededRng, hierarchical_posterior, posterior_mean
 from palate.features.engagement import EngagementConfig, VenueEngagement
 from palate.features.entity_engagement import Evidence
 from palate.features.service import FeatureService
@@ -94,7 +94,8 @@ def spread_slots(count: int, shown: int) -> IntArray:
     >>> spread_slots(1, 10).tolist(), spread_slots(2, 50).tolist()
     ([5], [16, 33])
     """
-    return (np.arange(1, count + 1) * shown // (count + 1)).astype(np.int32)
+    # a slot or two: Python ints cost less than three array operations
+    return np.array([k * shown // (count + 1) for k in range(1, count + 1)], dtype=np.int32)
 
 
 def placed_order(length: int, rows: IntArray, slots: IntArray) -> IntArray:
@@ -106,15 +107,16 @@ def placed_order(length: int, rows: IntArray, slots: IntArray) -> IntArray:
     [0, 4, 1, 2, 3, 5]
     """
     order = np.arange(length, dtype=np.int32)
-    end = max(int(rows.max()), int(slots.max())) + 1 if len(rows) else 0
-    moved = np.zeros(end, dtype=np.bool_)
-    moved[rows] = True
-    taken = np.zeros(end, dtype=np.bool_)
-    taken[slots] = True
-    prefix = order[:end]  # a view: written in place
-    stay = np.flatnonzero(~moved)
-    prefix[~taken] = stay
-    prefix[slots] = rows
+    moves = sorted(zip(slots.tolist(), rows.tolist(), strict=True))
+    if not moves:
+        return order
+    # A slot or two in a prefix of a few hundred rows: list edits (memmoves) beat the masks.
+    prefix = list(range(max(max(m) for m in moves) + 1))
+    for row in sorted((row for _, row in moves), reverse=True):
+        del prefix[row]
+    for slot, row in moves:  # ascending slots: each lands where it is asked to
+        prefix.insert(slot, row)
+    order[: len(prefix)] = prefix
     return order
 
 
@@ -202,13 +204,26 @@ class NewVenueExploration:
         prior: EngagementConfig,
     ) -> FloatArray:
         """One click-rate draw per eligible row from its city-then-venue posterior."""
-        codes = self.index.city.codes.take(positions)
-        levels = [
-            city_evidence(codes, venue, rows),
-            Evidence(venue.clicks.take(rows), venue.impressions.take(rows)),
-        ]
-        posterior = hierarchical_posterior(levels, prior.prior_ctr, self.settings.prior_strength)
+        strength = self.settings.prior_strength
+        own = Evidence(venue.clicks.take(rows), venue.impressions.take(rows))
+        codes = self._city_codes(positions)
+        if codes is None:  # one city: its posterior mean is one number, the venues' prior
+            clicks, impressions = np.add.reduce(venue.clicks), np.add.reduce(venue.impressions)
+            city = posterior_mean(float(clicks), float(impressions), prior.prior_ctr, strength)
+            posterior = hierarchical_posterior([own], city, strength)
+        else:
+            levels = [city_evidence(codes, venue, rows), own]
+            posterior = hierarchical_posterior(levels, prior.prior_ctr, strength)
         return posterior.sample(self._rng(request))
+
+    def _city_codes(self, positions: IntArray) -> npt.NDArray[np.int32] | None:
+        """The candidates' city codes, or None when they all share one city (the usual
+        Discovery request: then the city level needs no per-row arrays)."""
+        city = self.index.city
+        if len(city.vocabulary) <= 1:
+            return None
+        codes = city.codes.take(positions)
+        return None if not len(codes) or codes.min() == codes.max() else codes
 
     def _rng(self, request: RankingRequest) -> np.random.Generator:
         where = f"{request.location.lat:.5f},{request.location.lon:.5f}"

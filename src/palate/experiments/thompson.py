@@ -72,6 +72,20 @@ def hierarchical_posterior(
     return BetaPosterior(alpha, beta)
 
 
+def posterior_mean(clicks: float, impressions: float, base_rate: float, strength: float) -> float:
+    """One arm's posterior mean click rate, its prior ``base_rate`` worth ``strength``
+    impressions: :func:`hierarchical_posterior`'s arithmetic for a single arm, in floats.
+
+    >>> round(posterior_mean(10.0, 100.0, 0.05, 20.0), 4)
+    0.0917
+    """
+    prior_mean = min(max(base_rate, _EDGE), 1.0 - _EDGE)
+    clicks = max(clicks, 0.0)
+    alpha = prior_mean * strength + clicks
+    beta = (1.0 - prior_mean) * strength + max(impressions - clicks, 0.0)
+    return alpha / (alpha + beta)
+
+
 def _seed_state(seed: int, keys: tuple[str, ...]) -> dict[str, object]:
     """A PCG64 state (128-bit state, odd increment) hashed from the seed and the keys.
 

@@ -93,10 +93,27 @@ def item_terms(
     co-purchase with the cart and a bonus for a menu category the cart lacks. ``peaks`` (from
     :func:`item_peaks`) normalise popularity and co-purchase; by default the candidates' own.
     """
-    peaks = item_peaks(candidates, cart) if peaks is None else peaks
+    return terms_and_peaks(w, query, candidates, cart=cart, peaks=peaks)[0]
+
+
+def terms_and_peaks(
+    w: ItemWeights,
+    query: ItemQuery,
+    candidates: Candidates,
+    *,
+    cart: bool,
+    peaks: Mapping[str, float] | None = None,
+) -> tuple[dict[str, FloatArray], Mapping[str, float]]:
+    """:func:`item_terms` and the peaks that normalised them, each ``log1p`` taken once."""
+    popularity = np.log1p(np.maximum(popularity_now(candidates), 0.0))
+    co_purchase = np.log1p(np.maximum(candidates.feature("co_purchase"), 0.0)) if cart else None
+    if peaks is None:  # item_peaks' answer, from the columns just computed
+        peaks = {"item_pop": _peak(popularity)}
+        if co_purchase is not None:
+            peaks["co_purchase"] = _peak(co_purchase)
     terms: dict[str, FloatArray] = {
         "favourite": w.favourite * favourite(candidates),
-        "popularity": w.popularity * normalised(popularity_now(candidates), peaks["item_pop"]),
+        "popularity": w.popularity * _scaled(popularity, peaks["item_pop"]),
         "tag_affinity": w.tag_affinity * candidates.feature("tag_affinity"),
         "category_affinity": w.category_affinity * candidates.feature("menu_category_share"),
         "price_fit": w.price_fit * candidates.feature("price_fit"),
@@ -104,20 +121,28 @@ def item_terms(
     embedding = candidates.features.get(ITEM_EMBEDDING_SCORE)
     if embedding is not None:  # fail-open: no factors, no term (and no zero in explanations)
         terms["embedding_affinity"] = w.embedding_affinity * np.clip(embedding, 0.0, 1.0)
-    if cart:
+    if co_purchase is not None:
         codes = query.columns.category.codes
         in_cart = is_member(codes[candidates.positions], codes[query.cart_rows()])
-        co_purchase = normalised(candidates.feature("co_purchase"), peaks["co_purchase"])
-        terms["co_purchase"] = w.co_purchase * co_purchase
+        terms["co_purchase"] = w.co_purchase * _scaled(co_purchase, peaks["co_purchase"])
         terms["complement"] = w.complement * (~in_cart).astype(np.float64)
-    return terms
+    return terms, peaks
+
+
+def _peak(logged: FloatArray) -> float:
+    return float(logged.max()) if len(logged) else 0.0
+
+
+def _scaled(logged: FloatArray, peak: float) -> FloatArray:
+    """:func:`normalised` of values whose ``log1p`` is ``logged``."""
+    return logged / peak if peak > 0 else logged
 
 
 def summed(terms: Mapping[str, FloatArray], rows: int) -> FloatArray:
     """The sum of the terms, in their order (the explanation adds them the same way)."""
     total: FloatArray = np.zeros(rows)
     for values in terms.values():
-        total = total + values
+        np.add(total, values, out=total)
     return total
 
 
@@ -135,9 +160,8 @@ class ItemHeuristicScorer:
 
         The normalisers go into the stage's trace, from which explanations read them.
         """
-        peaks = item_peaks(candidates, self.cart)
+        terms, peaks = terms_and_peaks(self.weights, query, candidates, cart=self.cart)
         note(peaks=peaks)
-        terms = item_terms(self.weights, query, candidates, cart=self.cart, peaks=peaks)
         return summed(terms, len(candidates))
 
 
