@@ -228,7 +228,8 @@ def bench(
         Path | None, typer.Option(help="--curves: PNG folder (default <data>/reports)")
     ] = None,
     stages: Annotated[
-        bool, typer.Option("--stages", help="Discovery's CPU per stage, in process (no server)")
+        bool,
+        typer.Option("--stages", help="Each ranking scenario's CPU per stage, in process"),
     ] = False,
 ) -> None:
     """Constant-rate load on every scenario of a production-like server, with baselines."""
@@ -254,7 +255,7 @@ def bench(
         _bench_curves(config, curve_rate, plots_dir or data / "reports", out)
         return
     if stages:
-        _bench_stages(data, out)
+        _bench_stages(data, config.scenarios, out)
         return
     report = run_bench(config, echo=typer.echo)
     target = out or data / "reports" / "bench.json"
@@ -267,13 +268,13 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(r) for r in text.split(",") if r.strip())
 
 
-def _bench_stages(data: Path, out: Path | None) -> None:
+def _bench_stages(data: Path, scenarios: tuple[str, ...], out: Path | None) -> None:
     from palate.bench.report import write_report
     from palate.bench.runner import prepare_data
-    from palate.bench.stages import stage_profile, stages_markdown
+    from palate.bench.stages import STAGED, stage_profile, stages_markdown
 
     typer.echo(prepare_data(data))
-    report = stage_profile(data)
+    report = stage_profile(data, scenarios=[s for s in scenarios if s in STAGED])
     target = out or data / "reports" / "stages.json"
     write_report(report, target)
     typer.echo(stages_markdown(report))

@@ -76,25 +76,41 @@ def test_an_unknown_store_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "catalog").exists()
 
 
-def test_stages_accounts_for_discovery_stage_by_stage(bench_dir: Path, tmp_path: Path) -> None:
+def test_stages_accounts_for_each_ranking_request_stage_by_stage(
+    bench_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "stages.json"
     args = ["bench", "--data", str(bench_dir), "--stages", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, [*args, "--scenarios", "discovery,cart,events"])
     assert result.exit_code == 0, result.output
     report = orjson.loads(out.read_bytes())
-    stages = report["stages_us"]
+    assert list(report["scenarios"]) == ["discovery", "cart"]  # events are not ranked
+    discovery, cart = report["scenarios"]["discovery"], report["scenarios"]["cart"]
     for stage in ("deliverable_venues", "online_features", "learned", "top_k"):
-        assert stages[stage] > 0, stage
-    assert report["scorers"] == ["learned"]  # the promoted model ranked every request
-    # Stage times are wall-clock parts of the request's own CPU: they cannot add up to more
-    # than a generous multiple of it (GC, frequency changes), nor exceed the process total.
-    assert sum(stages.values()) < 3 * report["cpu_us_mean"]
-    assert 0 < report["cpu_us_p50"] <= report["cpu_us_p99"]
-    assert report["process_cpu_us_per_request"] >= 0.5 * report["cpu_us_mean"]
+        assert discovery["stages_us"][stage] > 0, stage
+    for stage in ("venue_items", "not_in_cart", "feature_reads", "cart_heuristic"):
+        assert cart["stages_us"][stage] > 0, stage
+    assert discovery["scorers"] == ["learned"]  # the promoted model ranked every request
+    assert cart["scorers"] == ["cart_heuristic"]
+    for profile in (discovery, cart):
+        # Stage times are wall-clock parts of the request's own CPU: they cannot add up to
+        # more than a generous multiple of it (frequency changes, a busy neighbour).
+        assert 0 < profile["stages_sum_us"] < 3 * profile["cpu_us_mean"]
+        assert 0 < profile["cpu_us_p50"] <= profile["cpu_us_p99"]
+        total = profile["stages_sum_us"] + profile["outside_stages_us"]
+        assert abs(total - profile["cpu_us_mean"]) < 1.0
     assert report["cpu_vs_kernel"] > 1  # the request does everything the kernel does, and more
     assert "request ÷ kernel" in result.output
+    assert "outside the stages" in result.output
     assert "Served model, offline:" in result.output
     assert "NDCG@10" in result.output
+
+
+def test_stages_refuses_scenarios_that_are_not_ranked(bench_dir: Path) -> None:
+    args = ["bench", "--data", str(bench_dir), "--stages", "--scenarios", "events"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "--stages profiles discovery" in str(result.exception)
 
 
 def test_the_sustained_rate_stops_at_the_first_rate_that_missed() -> None:
