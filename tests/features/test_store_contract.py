@@ -106,6 +106,33 @@ def test_a_read_of_named_fields_answers_them_aligned(store: FeatureStore, entity
         read_map(store, VISITS, entity, T0).aligned()
 
 
+@pytest.mark.parametrize("whole_first", [False, True])
+@pytest.mark.parametrize("entity", ["u1", "nobody"])
+def test_named_fields_of_a_map_also_read_whole_come_from_that_one_read(
+    store: FeatureStore, entity: str, whole_first: bool
+) -> None:
+    write_map(store, VISITS, map_frame("u1", ["a", "b", "c"], [1.0, 2.0, 3.0], [T0, T0, T0 + 9]))
+    named = ["c", "zz", "a"]
+    alone = read_map(store, VISITS, entity, T0 + HOUR, fields=named)
+    reads = ReadBatch()
+    if whole_first:
+        whole = reads.map(VISITS, entity)
+        part = reads.map(VISITS, entity, fields=named)
+    else:
+        part = reads.map(VISITS, entity, fields=named)
+        whole = reads.map(VISITS, entity)
+    assert len(reads) == 1
+    results = store.read(reads, T0 + HOUR)
+    assert results[whole].asked is None
+    assert sorted(results[whole].fields.tolist()) == (["a", "b", "c"] if entity == "u1" else [])
+    together = results[part]
+    assert together.fields.tolist() == alone.fields.tolist()
+    assert together.asked is not None
+    assert together.asked.tolist() == alone.asked.tolist()
+    for mine, reference in zip(together.aligned(), alone.aligned(), strict=True):
+        assert np.allclose(mine, reference, equal_nan=True)
+
+
 def test_missing_entities_read_as_empty(store: FeatureStore) -> None:
     reads = ReadBatch()
     m = reads.map(VISITS, "nobody")

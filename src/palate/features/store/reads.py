@@ -32,6 +32,8 @@ class Handle(Generic[T]):
     """The place of one read in its batch; indexing the results with it gives a ``T``."""
 
     index: int
+    fields: tuple[str, ...] | None = None
+    """A map read's named fields: answered from the whole map when the batch reads it whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,21 @@ class MapValues:
         """Index of each key among ``fields``, -1 when absent."""
         return IdLookup(self.fields).positions(keys)
 
+    def restricted(self, fields: Sequence[str]) -> MapValues:
+        """The answer a read of the named ``fields`` gives, from this whole-map answer.
+
+        >>> m = MapValues(np.array(["a", "b"]), np.array([2.0, 1.0]), np.array([10.0, 20.0]))
+        >>> named = m.restricted(("b", "zz", "a"))
+        >>> named.fields.tolist(), named.asked.tolist(), [a.tolist() for a in named.aligned()]
+        (['b', 'a'], [True, False, True], [[1.0, 0.0, 2.0], [20.0, nan, 10.0]])
+        """
+        if not len(self.fields):
+            return MapValues.empty(len(fields))
+        where = self.positions(fields)
+        asked = where >= 0
+        held = where[asked]
+        return MapValues(self.fields[held], self.values[held], self.last_ts[held], asked)
+
     def total(self) -> float:
         """Sum of every field's decayed value."""
         return float(self.values.sum())
@@ -216,17 +233,23 @@ class ReadBatch:
 
     A whole map asked for twice (two parts of one request sharing a batch: the online
     features and an entry point both want the customer's category weights) is read once;
-    both handles give the same answer, which readers treat as read-only.
+    both handles give the same answer, which readers treat as read-only. A map read whole is
+    not read again for named fields (the item columns and the customer profile both want the
+    customer's item map): the named handles answer from the whole one, whichever came first.
 
     >>> from palate.features.store.specs import MapSpec
     >>> spec = MapSpec("aff", "u", half_life_s=60.0, ttl_s=60.0)
     >>> reads = ReadBatch()
     >>> reads.map(spec, "u1") == reads.map(spec, "u1"), len(reads)
     (True, 1)
+    >>> named = reads.map(spec, "u2", fields=["a"])
+    >>> reads.map(spec, "u2").index == named.index, len(reads), reads.reads[-1].fields
+    (True, 2, None)
     """
 
     reads: list[Read] = field(default_factory=list)
     _whole_maps: dict[tuple[MapSpec, str, str], int] = field(default_factory=dict)
+    _named_maps: dict[tuple[MapSpec, str, str], int] = field(default_factory=dict)
 
     def _add(self, read: Read) -> int:
         self.reads.append(read)
@@ -236,13 +259,23 @@ class ReadBatch:
         self, spec: MapSpec, entity_id: str, sub: str = "", fields: Sequence[str] | None = None
     ) -> Handle[MapValues]:
         """One entity's map (only ``fields`` when given, in that order)."""
-        if fields is not None:
-            return Handle(self._add(MapRead(spec, entity_id, sub, tuple(fields))))
         key = (spec, entity_id, sub)
-        index = self._whole_maps.get(key)
-        if index is None:
-            index = self._whole_maps[key] = self._add(MapRead(spec, entity_id, sub))
-        return Handle(index)
+        whole = self._whole_maps.get(key)
+        if fields is not None:
+            named = tuple(fields)
+            if whole is not None:  # read whole anyway: the named fields come from that
+                return Handle(whole, named)
+            index = self._add(MapRead(spec, entity_id, sub, named))
+            self._named_maps.setdefault(key, index)
+            return Handle(index, named)
+        if whole is None:
+            whole = self._named_maps.get(key)
+            if whole is None:
+                whole = self._add(MapRead(spec, entity_id, sub))
+            else:  # the named read becomes the whole one; its handle then derives its fields
+                self.reads[whole] = MapRead(spec, entity_id, sub)
+            self._whole_maps[key] = whole
+        return Handle(whole)
 
     def counters(
         self, spec: CounterSpec, entity_ids: EntityIds, sub: str = ""
@@ -270,4 +303,6 @@ class ReadResults:
 
     def __getitem__(self, handle: Handle[T]) -> T:
         answer: T = self.answers[handle.index]  # type: ignore[assignment]
+        if handle.fields is not None and isinstance(answer, MapValues) and answer.asked is None:
+            return answer.restricted(handle.fields)  # type: ignore[return-value]
         return answer
