@@ -133,6 +133,26 @@ def test_named_fields_of_a_map_also_read_whole_come_from_that_one_read(
         assert np.allclose(mine, reference, equal_nan=True)
 
 
+@pytest.mark.parametrize("entity", ["u1", "nobody"])
+def test_a_bounded_read_of_named_fields_answers_as_the_named_read(
+    store: FeatureStore, entity: str
+) -> None:
+    """A store may read a bounded map whole (Redis: HGETALL, no names sent); the answer
+    must not tell."""
+    write_map(store, VISITS, map_frame("u1", ["a", "b", "c"], [1.0, 2.0, 3.0], [T0, T0, T0 + 9]))
+    reads = ReadBatch()
+    named = ["c", "zz", "a"]
+    plain = reads.map(VISITS, entity, fields=named)
+    bounded = reads.map(VISITS, entity, fields=named, bounded=True)
+    empty = reads.map(VISITS, entity, fields=[], bounded=True)
+    results = store.read(reads, T0 + HOUR)
+    assert results[bounded].fields.tolist() == results[plain].fields.tolist()
+    assert results[bounded].asked.tolist() == results[plain].asked.tolist()
+    for mine, reference in zip(results[bounded].aligned(), results[plain].aligned(), strict=True):
+        assert np.array_equal(mine, reference, equal_nan=True)
+    assert results[empty].aligned()[0].tolist() == []
+
+
 def test_missing_entities_read_as_empty(store: FeatureStore) -> None:
     reads = ReadBatch()
     m = reads.map(VISITS, "nobody")

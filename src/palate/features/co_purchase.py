@@ -93,7 +93,7 @@ class CoPurchase:
         """Candidates' counts with every item of the cart."""
         ids = list(request.item_ids)
         handles = [
-            reads.map(self.spec, request.venue_id, sub=a, fields=ids)
+            reads.map(self.spec, request.venue_id, sub=a, fields=ids, bounded=True)
             for a in dict.fromkeys(request.cart)
         ]
 

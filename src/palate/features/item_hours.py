@@ -138,8 +138,8 @@ class ItemHourPopularity:
         return HourReads(
             ids,
             hour,
-            reads.map(self.in_hour, venue_id, sub=HOUR_SLOTS[hour], fields=ids),
-            reads.map(self.all_day, venue_id, fields=ids),
+            reads.map(self.in_hour, venue_id, sub=HOUR_SLOTS[hour], fields=ids, bounded=True),
+            reads.map(self.all_day, venue_id, fields=ids, bounded=True),
             reads.counters(self.rhythm, [venue_id]),
         )
 

@@ -98,7 +98,7 @@ class ItemPopularity:
     def plan_items(self, request: ItemRequest, reads: ReadBatch) -> Finish:
         """Only the candidate fields of the venue's and the customer's maps."""
         ids = list(request.item_ids)
-        items = reads.map(self.items, request.venue_id, fields=ids)
+        items = reads.map(self.items, request.venue_id, fields=ids, bounded=True)
         total = reads.counters(self.total, [request.venue_id])
         mine = (
             None

@@ -218,7 +218,9 @@ class FeatureService:
             return np.zeros(len(ids))
         reads = ReadBatch()
         anchors = dict.fromkeys(anchor_item_ids)
-        handles = [reads.map(feature.spec, venue_id, sub=a, fields=ids) for a in anchors]
+        handles = [
+            reads.map(feature.spec, venue_id, sub=a, fields=ids, bounded=True) for a in anchors
+        ]
         results = self.store.read(reads, epoch_seconds(now))
         return summed_aligned([results[h] for h in handles], len(ids))
 

@@ -134,12 +134,12 @@ class RedisFeatureStore(RedisSnapshots):
 
     def _enqueue_map(self, pipe: Any, read: MapRead, now: float) -> Decoder:
         key = self._keys.map(read.spec, read.entity_id, read.sub)
-        if read.fields is None:
-            pipe.hgetall(key)
-            return lambda raw: _map(read, dict(raw), now)
-        if not read.fields:
+        if read.fields is not None and not read.fields:
             pipe.exists(key)
             return lambda _: MapValues.empty(0)
+        if read.fields is None or read.bounded:  # a bounded map: no names to pack and parse
+            pipe.hgetall(key)
+            return lambda raw: _map(read, dict(raw), now)
         pipe.hmget(key, list(read.fields))
         return lambda raw: _named_map(read, raw, now)
 
