@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import socket
+import threading
 import uuid
 
 import numpy as np
 import polars as pl
 import pytest
+import redis
 from redis.crc import key_slot
 
 from palate.errors import ConfigurationError
@@ -21,7 +24,7 @@ from palate.features.store import (
     open_store,
 )
 from palate.features.store.redis import RedisFeatureStore
-from tests.features.conftest import REDIS_URL, CountingConnection
+from tests.features.conftest import REDIS_URL, CountingConnection, close
 
 pytestmark = pytest.mark.integration
 
@@ -175,3 +178,75 @@ def test_the_registry_opens_redis_by_name() -> None:
         open_store("redis", host="x")
     with pytest.raises(ConfigurationError, match="namespace must be"):
         open_store("redis", url=REDIS_URL, namespace="a{b}")
+
+
+def test_a_read_survives_its_connection_being_killed(redis_store: Store) -> None:
+    store, _ = redis_store
+    store.write(busy_batch())
+    expected = store.read(ranking_reads(), T0 + 60)
+    name = f"palate-test-{uuid.uuid4().hex[:8]}"
+    store.client.client_setname(name)  # the pool's one idle connection: the one reads use
+    killer = redis.Redis.from_url(REDIS_URL)
+    try:
+        killed = [c for c in killer.client_list() if c.get("name") == name]
+        assert len(killed) == 1
+        killer.client_kill_filter(_id=killed[0]["id"])
+    finally:
+        killer.close()
+    again = store.read(ranking_reads(), T0 + 60)  # sent on the dead socket, then once more
+    assert again.answers[1].values.tolist() == expected.answers[1].values.tolist()  # type: ignore[attr-defined]
+
+
+def test_an_error_reply_is_raised_after_every_reply_is_read(redis_store: Store) -> None:
+    """A key of the wrong type fails its read; the connection must not keep the replies of
+    the commands after it for the next read to take as its own."""
+    store, _ = redis_store
+    store.write(busy_batch())
+    key = store._keys.map(HISTORY, "u1", "")
+    kept = store.client.dump(key)
+    assert kept is not None
+    store.client.delete(key)
+    store.client.set(key, b"not a hash")
+    bad = ReadBatch()
+    bad.map(HISTORY, "u1")
+    counters = bad.counters(ENGAGEMENT, VENUES)
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        store.read(bad, T0)
+    store.client.delete(key)
+    store.client.restore(key, 0, kept)
+    good = ReadBatch()
+    history = good.map(HISTORY, "u1")
+    again = good.counters(ENGAGEMENT, VENUES)
+    results = store.read(good, T0)
+    assert len(results[history]) > 0
+    assert results[again].values.shape == (len(VENUES), 3)
+    assert counters.index == again.index
+
+
+_SABOTAGE = threading.Event()
+
+
+class _BreaksOnce(CountingConnection):
+    """A real connection whose socket is shut down just before one send, as when the server
+    goes away between the pool's check and the write."""
+
+    def send_packed_command(self, command: object, check_health: bool = True) -> None:
+        sock: socket.socket | None = getattr(self, "_sock", None)
+        if _SABOTAGE.is_set() and sock is not None:
+            _SABOTAGE.clear()
+            sock.shutdown(socket.SHUT_RDWR)
+        super().send_packed_command(command, check_health)
+
+
+def test_a_read_whose_socket_dies_on_the_way_is_sent_again_on_a_new_one() -> None:
+    pool = redis.ConnectionPool.from_url(REDIS_URL, connection_class=_BreaksOnce)
+    store = RedisFeatureStore(redis.Redis(connection_pool=pool), f"palate-test-{uuid.uuid4().hex}")
+    try:
+        store.write(busy_batch())
+        expected = store.read(ranking_reads(), T0 + 60)
+        _SABOTAGE.set()
+        again = store.read(ranking_reads(), T0 + 60)
+        assert not _SABOTAGE.is_set()  # the sabotage happened
+        assert again.answers[1].values.tolist() == expected.answers[1].values.tolist()  # type: ignore[attr-defined]
+    finally:
+        close(store)

@@ -32,11 +32,10 @@ class RuleStore:
     def _current_stamp(self) -> tuple[int, int] | None:
         # Every ranking request asks, and usually no rule was ever written: access() answers
         # "absent" without the exception a failed stat() builds (a quarter of the cost).
-        where = str(self.path)
-        if not os.access(where, os.F_OK):
+        if not os.access(self.path, os.F_OK):
             return None
         try:
-            stat = os.stat(where)
+            stat = self.path.stat()
         except FileNotFoundError:  # deleted in between
             return None
         return (stat.st_mtime_ns, stat.st_size)

@@ -1,8 +1,9 @@
 """The Redis feature store: state shared by every replica, one round trip per batch.
 
 Writes are one pipeline of ``EVALSHA`` calls (one per key, so each is atomic and cluster-safe);
-reads are one pipeline of ``MGET``/``HGETALL``/``HMGET`` whatever the number of venues. The key
-layout is in :mod:`palate.features.store.redis_keys`.
+reads are one round trip of ``MGET``/``HGETALL``/``HMGET`` whatever the number of venues
+(:mod:`palate.features.store.redis_round_trip`). The key layout is in
+:mod:`palate.features.store.redis_keys`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from palate.features.store.reads import (
 )
 from palate.features.store.redis_keys import KeyLayout
 from palate.features.store.redis_packing import client_from_url
+from palate.features.store.redis_round_trip import ReadCommands, hash_fields, round_trip
 from palate.features.store.redis_scripts import APPLY
 from palate.features.store.redis_snapshots import RedisSnapshots
 from palate.features.store.redis_writes import script_calls
@@ -107,11 +109,11 @@ class RedisFeatureStore(RedisSnapshots):
         )
         for _ in range(MAX_POINTER_RETRIES):
             used = self._pointers_in_use(specs)
-            pipe = self._client.pipeline(transaction=False)
+            pipe = ReadCommands()
             decoders = [self._enqueue(pipe, read, now, used) for read in batch.reads]
             for spec in specs:
                 pipe.get(self._keys.snapshot_meta(spec, "ptr"))
-            replies = pipe.execute()
+            replies = round_trip(self._client, pipe)
             pointers = replies[len(decoders) :]
             if self._pointers_unchanged(specs, used, pointers):
                 return ReadResults(tuple(d(r) for d, r in zip(decoders, replies, strict=False)))
@@ -139,7 +141,7 @@ class RedisFeatureStore(RedisSnapshots):
             return lambda _: MapValues.empty(0)
         if read.fields is None or read.bounded:  # a bounded map: no names to pack and parse
             pipe.hgetall(key)
-            return lambda raw: _map(read, dict(raw), now)
+            return lambda raw: _map(read, hash_fields(raw), now)
         pipe.hmget(key, list(read.fields))
         return lambda raw: _named_map(read, raw, now)
 
