@@ -36,21 +36,8 @@ class ItemWeights:
     embedding_affinity: float = 1.5
 
 
-def normalised(values: FloatArray, peak: float | None = None) -> FloatArray:
-    """``log1p`` divided by ``peak`` (default: the largest candidate's), so it tops out at 1.
-
-    >>> normalised(np.array([0.0, 1.0, 3.0])).round(3).tolist()
-    [0.0, 0.5, 1.0]
-    """
-    logged = np.log1p(np.maximum(values, 0.0))
-    if peak is None:
-        peak = log_peak(values)
-    result: FloatArray = logged / peak if peak > 0 else logged
-    return result
-
-
 def log_peak(values: FloatArray) -> float:
-    """The normaliser of :func:`normalised`: the largest ``log1p`` value (0 when empty)."""
+    """The normaliser of a ``log1p`` term: the largest ``log1p`` value (0 when empty)."""
     return float(np.log1p(np.maximum(values, 0.0)).max()) if len(values) else 0.0
 
 
@@ -134,7 +121,12 @@ def _peak(logged: FloatArray) -> float:
 
 
 def _scaled(logged: FloatArray, peak: float) -> FloatArray:
-    """:func:`normalised` of values whose ``log1p`` is ``logged``."""
+    """``log1p`` values over their ``peak``, so the term tops out at 1 (as is, without a peak).
+
+    >>> logged = np.log1p(np.array([0.0, 1.0, 3.0]))
+    >>> _scaled(logged, _peak(logged)).round(3).tolist()
+    [0.0, 0.5, 1.0]
+    """
     return logged / peak if peak > 0 else logged
 
 
