@@ -48,10 +48,10 @@ def asgi_request(raw: bytes, *, trace: bool = False) -> AsgiRequest:
     method, target, _ = request_line.split(b" ")
     if trace:
         body = orjson.dumps(orjson.loads(body) | {"trace": True})
-    headers = [_header(line) for line in header_lines]
+    length = str(len(body)).encode()
     headers = [
-        (name, str(len(body)).encode() if name == b"content-length" else value)
-        for name, value in headers
+        (name, length if name == b"content-length" else value)
+        for name, value in map(_header, header_lines)
     ]
     path, _, query = target.partition(b"?")
     scope = {

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from starlette.types import ASGIApp
 
-from palate.bench.in_process import AsgiRequest, asgi_request, call
+from palate.bench.in_process import AsgiRequest, AsgiResponse, asgi_request, call
 from palate.bench.report import model_quality
 from palate.bench.scenarios import USERS, kernel_timing, requests_for, target_from
 from palate.settings import Settings
@@ -104,7 +104,7 @@ async def _profile(
     return _summary(cpu_us, per_stage, scorers)
 
 
-def _checked(name: str, response: Any) -> Any:
+def _checked(name: str, response: AsgiResponse) -> AsgiResponse:
     if response.status != 200:
         raise RuntimeError(f"{name}: the app answered {response.status}: {response.body[:300]!r}")
     return response

@@ -119,7 +119,7 @@ class RedisFeatureStore(RedisSnapshots):
                 return ReadResults(tuple(d(r) for d, r in zip(decoders, replies, strict=False)))
         raise RuntimeError("snapshot pointers kept moving while reading; retry the request")
 
-    def _enqueue(self, pipe: Any, read: Read, now: float, used: dict[str, Any]) -> Decoder:
+    def _enqueue(self, pipe: ReadCommands, read: Read, now: float, used: dict[str, Any]) -> Decoder:
         match read:
             case MapRead():
                 return self._enqueue_map(pipe, read, now)
@@ -134,7 +134,7 @@ class RedisFeatureStore(RedisSnapshots):
             case SnapshotRead():
                 return self._enqueue_snapshot(pipe, read, used[read.spec.name])
 
-    def _enqueue_map(self, pipe: Any, read: MapRead, now: float) -> Decoder:
+    def _enqueue_map(self, pipe: ReadCommands, read: MapRead, now: float) -> Decoder:
         key = self._keys.map(read.spec, read.entity_id, read.sub)
         if read.fields is not None and not read.fields:
             pipe.exists(key)
@@ -168,7 +168,7 @@ class RedisFeatureStore(RedisSnapshots):
         self._client.close()
 
 
-def _mget(pipe: Any, keys: list[str]) -> None:
+def _mget(pipe: ReadCommands, keys: list[str]) -> None:
     """``MGET`` refuses an empty key list; an empty read still takes its place in the replies."""
     if keys:
         pipe.mget(keys)

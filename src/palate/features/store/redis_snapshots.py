@@ -20,6 +20,7 @@ from redis.exceptions import ResponseError
 from palate.features.store.protocol import SnapshotError
 from palate.features.store.reads import EntityIds, SnapshotRead, SnapshotRows
 from palate.features.store.redis_keys import KeyLayout
+from palate.features.store.redis_round_trip import ReadCommands
 from palate.features.store.redis_scripts import ACTIVATE
 from palate.features.store.snapshot_rows import check_rows
 from palate.features.store.specs import SnapshotSpec
@@ -57,7 +58,7 @@ class RedisSnapshots:
         return {spec.name: self._seen.get(spec.name, UNKNOWN) for spec in specs}
 
     def _enqueue_snapshot(
-        self, pipe: Any, read: SnapshotRead, pointer: Pointer | str
+        self, pipe: ReadCommands, read: SnapshotRead, pointer: Pointer | str
     ) -> Callable[[Any], object]:
         ids = read.entity_ids
         if isinstance(pointer, str):
