@@ -8,7 +8,7 @@ reads are one round trip of ``MGET``/``HGETALL``/``HMGET`` whatever the number o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import compress
 from typing import Any
 
@@ -31,7 +31,7 @@ from palate.features.store.reads import (
 )
 from palate.features.store.redis_keys import KeyLayout
 from palate.features.store.redis_packing import client_from_url
-from palate.features.store.redis_round_trip import ReadCommands, hash_fields, round_trip
+from palate.features.store.redis_round_trip import ReadCommands, hash_pairs, round_trip
 from palate.features.store.redis_scripts import APPLY
 from palate.features.store.redis_snapshots import RedisSnapshots
 from palate.features.store.redis_writes import script_calls
@@ -141,7 +141,7 @@ class RedisFeatureStore(RedisSnapshots):
             return lambda _: MapValues.empty(0)
         if read.fields is None or read.bounded:  # a bounded map: no names to pack and parse
             pipe.hgetall(key)
-            return lambda raw: _map(read, hash_fields(raw), now)
+            return lambda raw: _map(read, hash_pairs(raw), now)
         pipe.hmget(key, list(read.fields))
         return lambda raw: _named_map(read, raw, now)
 
@@ -176,10 +176,10 @@ def _mget(pipe: ReadCommands, keys: list[str]) -> None:
         pipe.echo(b"")
 
 
-def _map(read: MapRead, raw: dict[Any, Any], now: float) -> MapValues:
+def _map(read: MapRead, raw: Iterable[tuple[Any, Any]], now: float) -> MapValues:
     cells = {
         (name.decode() if isinstance(name, bytes) else name): blob
-        for name, blob in raw.items()
+        for name, blob in raw
         if blob is not None and len(blob) == 16
     }
     if not cells:

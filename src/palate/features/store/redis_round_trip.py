@@ -12,6 +12,7 @@ would.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -62,16 +63,17 @@ class ReadCommands:
         self.queued.append(("ECHO", value))
 
 
-def hash_fields(reply: Any) -> dict[Any, Any]:
-    """An ``HGETALL`` reply as a dict (RESP2 sends a flat list, RESP3 a map).
+def hash_pairs(reply: Any) -> Iterable[tuple[Any, Any]]:
+    """The (field, value) pairs of an ``HGETALL`` reply (RESP2 sends a flat list, RESP3 a
+    map), without building a dict the caller would only read once.
 
-    >>> hash_fields([b"a", b"1", b"b", b"2"])
-    {b'a': b'1', b'b': b'2'}
+    >>> list(hash_pairs([b"a", b"1", b"b", b"2"]))
+    [(b'a', b'1'), (b'b', b'2')]
     """
     if isinstance(reply, dict):
-        return reply
-    pairs = iter(reply)
-    return dict(zip(pairs, pairs, strict=True))
+        return reply.items()
+    fields = iter(reply)
+    return zip(fields, fields, strict=True)
 
 
 def round_trip(client: redis.Redis, commands: ReadCommands) -> list[Any]:
