@@ -99,9 +99,15 @@ def test_stages_accounts_for_each_ranking_request_stage_by_stage(
         assert 0 < profile["cpu_us_p50"] <= profile["cpu_us_p99"]
         total = profile["stages_sum_us"] + profile["outside_stages_us"]
         assert abs(total - profile["cpu_us_mean"]) < 1.0
+        # the same requests with every stage idle: what no faster ranking can remove
+        assert 0 < profile["floor_us_mean"] < profile["cpu_us_mean"]
+        assert profile["stage_work_us"] == pytest.approx(
+            profile["cpu_us_mean"] - profile["floor_us_mean"], abs=0.11
+        )
     assert report["cpu_vs_kernel"] > 1  # the request does everything the kernel does, and more
     assert "request ÷ kernel" in result.output
     assert "outside the stages" in result.output
+    assert "every stage idle (the floor)" in result.output
     assert "Served model, offline:" in result.output
     assert "NDCG@10" in result.output
 

@@ -7,9 +7,10 @@ load generator shares the cores). This loads the bench data exactly as a server 
 customers: the handling thread's CPU per request is the whole request short of the network.
 A second pass sends the same requests asking for the trace, whose stage timings say where the
 time went; the rest — the runner between stages, the fast lane's body parsing, the handler's
-response rows, JSON, request id and metrics — is reported as "outside the stages". The ranking
-kernel alone is timed in the same process right after, so Discovery's ratio to it survives a
-busy machine.
+response rows, JSON, request id and metrics — is reported as "outside the stages". A third
+pass times the same requests with every stage idle (:mod:`palate.bench.floor`): the floor no
+faster ranking can go below. The ranking kernel alone is timed in the same process right
+after, so Discovery's ratio to it survives a busy machine.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from starlette.types import ASGIApp
 
+from palate.bench.floor import idled
 from palate.bench.in_process import AsgiRequest, AsgiResponse, asgi_request, call
 from palate.bench.report import model_quality
 from palate.bench.scenarios import USERS, kernel_timing, requests_for, target_from
@@ -74,6 +76,9 @@ def stage_profile(
             [asgi_request(raw) for raw in raws], [asgi_request(raw, trace=True) for raw in raws]
         )
         profiles[name] = asyncio.run(_profile(app, name, requests, runs, warmup))
+        with idled(state, name):
+            floor = asyncio.run(_cpu_per_request(app, name, requests.plain, runs, warmup))
+        profiles[name] |= _floor_summary(profiles[name]["cpu_us_mean"], floor)
     report: dict[str, Any] = {"runs": runs, "venues": len(state.index.venue_ids)}
     report |= {"scenarios": profiles, "kernel": kernel_timing(data_dir, model_name)}
     if "discovery" in profiles:
@@ -85,15 +90,8 @@ def stage_profile(
 async def _profile(
     app: ASGIApp, name: str, requests: _Requests, runs: int, warmup: int
 ) -> dict[str, Any]:
-    count = len(requests.plain)
-    for k in range(warmup):
-        _checked(name, await call(app, requests.plain[k % count]))
-    cpu_us = np.empty(runs)
-    for k in range(runs):
-        started = time.thread_time_ns()
-        response = await call(app, requests.plain[k % count])
-        cpu_us[k] = (time.thread_time_ns() - started) / 1_000
-        _checked(name, response)
+    cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
+    count = len(requests.traced)
     per_stage: dict[str, list[float]] = defaultdict(list)
     scorers: set[str] = set()
     for k in range(runs):
@@ -102,6 +100,27 @@ async def _profile(
         for stage in payload["trace"]:
             per_stage[stage["stage"]].append(stage["duration_us"])
     return _summary(cpu_us, per_stage, scorers)
+
+
+async def _cpu_per_request(
+    app: ASGIApp, name: str, requests: list[AsgiRequest], runs: int, warmup: int
+) -> npt.NDArray[np.float64]:
+    """This thread's CPU per request, microseconds, over ``runs`` requests after ``warmup``."""
+    count = len(requests)
+    for k in range(warmup):
+        _checked(name, await call(app, requests[k % count]))
+    cpu_us = np.empty(runs)
+    for k in range(runs):
+        started = time.thread_time_ns()
+        response = await call(app, requests[k % count])
+        cpu_us[k] = (time.thread_time_ns() - started) / 1_000
+        _checked(name, response)
+    return cpu_us
+
+
+def _floor_summary(mean_us: float, floor_us: npt.NDArray[np.float64]) -> dict[str, float]:
+    floor = float(floor_us.mean())
+    return {"floor_us_mean": round(floor, 1), "stage_work_us": round(mean_us - floor, 1)}
 
 
 def _checked(name: str, response: AsgiResponse) -> AsgiResponse:
@@ -138,6 +157,7 @@ def stages_markdown(report: dict[str, Any]) -> str:
             f"| outside the stages (runner, lane, response rows, JSON, metrics) "
             f"| {profile['outside_stages_us']:,.1f} |",
             f"| **whole request, CPU in process** | **{profile['cpu_us_mean']:,.1f}** |",
+            f"| the same request, every stage idle (the floor) | {profile['floor_us_mean']:,.1f} |",
             "",
             f"CPU p50 {profile['cpu_us_p50']:,.1f} µs, p99 {profile['cpu_us_p99']:,.1f} µs.",
         ]
