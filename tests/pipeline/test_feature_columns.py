@@ -20,16 +20,18 @@ def test_chains_of_masks_orders_slices_and_writes_match_eager_copies() -> None:
     base = {f"f{k}": rng.normal(size=n) for k in range(6)}
     lazy = Candidates(np.arange(n, dtype=np.int32), dict(base))
     eager = dict(base)
-    for step in range(12):
+    for step in range(16):
         size = len(lazy)
-        kind = step % 3
+        kind = step % 4
         selector: npt.NDArray[np.generic] | slice
         if kind == 0:
             selector = rng.random(size) > 0.1
         elif kind == 1:
             selector = rng.permutation(size).astype(np.int32)
-        else:
+        elif kind == 2:
             selector = slice(0, max(1, size - 3))
+        else:  # every other row from the second, or row numbers as the platform's intp
+            selector = slice(1, None, 2) if step % 8 == 3 else rng.permutation(size)
         lazy, eager = lazy.take(selector), _eager(eager, selector)
         written = rng.normal(size=len(lazy))
         lazy.features[f"w{step}"] = written  # a hydrator writing after a selection

@@ -151,8 +151,10 @@ class Pipeline(Generic[Q]):
         def keep() -> Candidates:
             mask = flt.keep(query, candidates)
             # Most requests lose nothing to most filters: no row index to compose then.
-            unchanged = len(mask) == len(candidates) and bool(mask.all())
-            return candidates if unchanged else candidates.take(mask)
+            # (count_nonzero: a C call, where mask.all() goes through numpy's Python wrapper)
+            if len(mask) == len(candidates.positions) == np.count_nonzero(mask):
+                return candidates
+            return candidates.take(mask)
 
         return self._step(trace, flt.name, "filter", candidates, keep)
 
