@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import numpy as np
+import orjson
 from fastapi import APIRouter, Body, HTTPException, Path, Request
 
 from palate.catalog.item_query import ItemQuery
@@ -14,6 +15,7 @@ from palate.catalog.items_index import ItemColumns
 from palate.experiments.new_venues import EXPLORED
 from palate.observability.metrics import Metrics
 from palate.pipeline import Candidates, PipelineResult
+from palate.pipeline.candidates import FloatArray
 from palate.premises.venue_items import sections
 from palate.ranking.explain import explain_items
 from palate.retrieval.category import CategoryRequest, resolve_category
@@ -21,6 +23,7 @@ from palate.rules.placement import SPONSORED
 from palate.serving.dependencies import MetricsDep, SettingsDep, StateDep
 from palate.serving.discovery import served_model_version, to_ranking_request
 from palate.serving.errors import InvalidFieldError
+from palate.serving.item_rows import item_row
 from palate.serving.premises_schemas import (
     CART_EXAMPLE,
     CATEGORY_EXAMPLE,
@@ -74,20 +77,29 @@ def envelope(
 def ranked_items(columns: ItemColumns, candidates: Candidates) -> list[dict[str, object]]:
     """The selected items with their menu category, price, score and sponsored mark."""
     rows = candidates.positions
-    scores = np.zeros(len(rows)) if candidates.scores is None else candidates.scores
-    features = candidates.features
-    sponsored = (features[SPONSORED] > 0).tolist() if SPONSORED in features else [False] * len(rows)
     return [
-        {"item_id": i, "category": c, "price": p, "score": s, "sponsored": m}
-        for i, c, p, s, m in zip(
+        item_row(*row)
+        for row in zip(
             columns.item_ids.take(rows).tolist(),
             columns.category.labels_at(rows),
             columns.price.take(rows).tolist(),
-            scores.round(6).tolist(),  # one ufunc, not a round() per item
-            sponsored,
+            _scores(candidates).round(6).tolist(),  # one ufunc, not a round() per item
+            _sponsored(candidates),
             strict=True,
         )
     ]
+
+
+def _scores(candidates: Candidates) -> FloatArray:
+    return np.zeros(len(candidates)) if candidates.scores is None else candidates.scores
+
+
+def _sponsored(candidates: Candidates) -> list[bool]:
+    features = candidates.features
+    if SPONSORED not in features:
+        return [False] * len(candidates)
+    marks: list[bool] = (features[SPONSORED] > 0).tolist()
+    return marks
 
 
 def run_items(state: ServingState, premise: str, query: ItemQuery) -> PipelineResult:
@@ -102,14 +114,20 @@ def run_items(state: ServingState, premise: str, query: ItemQuery) -> PipelineRe
 
 
 def item_payload(
-    query: ItemQuery, result: PipelineResult, returned: Candidates, explain: bool
-) -> list[dict[str, object]]:
-    """The returned items, each with its ``explanation`` when asked for."""
+    state: ServingState,
+    query: ItemQuery,
+    result: PipelineResult,
+    returned: Candidates,
+    explain: bool,
+) -> list[dict[str, object]] | orjson.Fragment:
+    """The returned items, each with its ``explanation`` when asked for (else as JSON)."""
+    if not explain:
+        scores, sponsored = _scores(returned), _sponsored(returned)
+        return state.item_rows.fragment(query.columns, returned.positions, scores, sponsored)
     items = ranked_items(query.columns, returned)
-    if explain:
-        explained = explain_items(result.scorer, query, returned, result.trace.stages)
-        for item, explanation in zip(items, explained, strict=True):
-            item["explanation"] = explanation.as_dict()
+    explained = explain_items(result.scorer, query, returned, result.trace.stages)
+    for item, explanation in zip(items, explained, strict=True):
+        item["explanation"] = explanation.as_dict()
     return items
 
 
@@ -178,7 +196,7 @@ async def venue_items(
     returned = result.candidates.take(slice(0, limit))
     payload.update(
         venue_id=venue_id,
-        items=item_payload(query, result, returned, body.explain),
+        items=item_payload(state, query, result, returned, body.explain),
         sections=[s.as_dict() for s in sections(query.columns, result.candidates)],
     )
     return JsonResponse(payload)
@@ -224,6 +242,6 @@ async def cart_recommendations(
     query = cart_query(body, state, limit)
     result = run_items(state, "cart", query)
     payload = envelope(request, result, "cart", metrics, body.trace)
-    items = item_payload(query, result, result.candidates, body.explain)
+    items = item_payload(state, query, result, result.candidates, body.explain)
     payload.update(venue_id=body.venue_id, items=items)
     return JsonResponse(payload)

@@ -37,6 +37,7 @@ from palate.rules.alcohol import AlcoholRule
 from palate.rules.config import RuleBook, parse_rule
 from palate.rules.store import RuleStore
 from palate.serving.catalog_sync import CatalogBroadcast
+from palate.serving.item_rows import ItemRowsJson
 from palate.settings import Settings
 
 CATALOG_DIR = "catalog"
@@ -64,6 +65,7 @@ class ServingState:
     business_rules: RuleBook = field(default_factory=RuleBook)
     rule_store: RuleStore | None = None
     engagement: EntityEngagement | None = None  # banner, tile, brand and section click rates
+    item_rows: ItemRowsJson = field(default_factory=ItemRowsJson)  # answers' item rows as JSON
 
     def record_catalog_change(self, op: str, body: Any) -> None:
         """Log a change durably, refresh the features' venue facts, tell the other replicas."""
