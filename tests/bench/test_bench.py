@@ -101,6 +101,7 @@ def test_stages_accounts_for_each_ranking_request_stage_by_stage(
         assert abs(total - profile["cpu_us_mean"]) < 1.0
         # the same requests with every stage idle: what no faster ranking can remove
         assert 0 < profile["floor_us_mean"] < profile["cpu_us_mean"]
+        assert 0 < profile["floor_us_p50"] < profile["cpu_us_p99"]
         assert profile["stage_work_us"] == pytest.approx(
             profile["cpu_us_mean"] - profile["floor_us_mean"], abs=0.11
         )

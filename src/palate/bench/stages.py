@@ -120,7 +120,11 @@ async def _cpu_per_request(
 
 def _floor_summary(mean_us: float, floor_us: npt.NDArray[np.float64]) -> dict[str, float]:
     floor = float(floor_us.mean())
-    return {"floor_us_mean": round(floor, 1), "stage_work_us": round(mean_us - floor, 1)}
+    return {
+        "floor_us_mean": round(floor, 1),
+        "floor_us_p50": round(float(np.percentile(floor_us, 50)), 1),
+        "stage_work_us": round(mean_us - floor, 1),
+    }
 
 
 def _checked(name: str, response: AsgiResponse) -> AsgiResponse:
@@ -159,7 +163,8 @@ def stages_markdown(report: dict[str, Any]) -> str:
             f"| **whole request, CPU in process** | **{profile['cpu_us_mean']:,.1f}** |",
             f"| the same request, every stage idle (the floor) | {profile['floor_us_mean']:,.1f} |",
             "",
-            f"CPU p50 {profile['cpu_us_p50']:,.1f} µs, p99 {profile['cpu_us_p99']:,.1f} µs.",
+            f"CPU p50 {profile['cpu_us_p50']:,.1f} µs, p99 {profile['cpu_us_p99']:,.1f} µs; "
+            f"the floor's p50 {profile['floor_us_p50']:,.1f} µs.",
         ]
     kernel = report["kernel"]
     lines += ["", f"Ranking kernel alone: mean {kernel['mean_us']:,.1f} µs"]
