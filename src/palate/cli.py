@@ -229,7 +229,11 @@ def bench(
     ] = None,
     stages: Annotated[
         bool,
-        typer.Option("--stages", help="Each ranking scenario's CPU per stage, in process"),
+        typer.Option(
+            "--stages",
+            help="Each ranking scenario's CPU per stage and its floor, in process "
+            "(with --store redis, also what each request costs Redis)",
+        ),
     ] = False,
 ) -> None:
     """Constant-rate load on every scenario of a production-like server, with baselines."""
@@ -255,7 +259,8 @@ def bench(
         _bench_curves(config, curve_rate, plots_dir or data / "reports", out)
         return
     if stages:
-        _bench_stages(data, config.scenarios, out)
+        shared = config.redis_url if config.store == "redis" else None
+        _bench_stages(data, config.scenarios, out, shared)
         return
     report = run_bench(config, echo=typer.echo)
     target = out or data / "reports" / "bench.json"
@@ -268,13 +273,16 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(r) for r in text.split(",") if r.strip())
 
 
-def _bench_stages(data: Path, scenarios: tuple[str, ...], out: Path | None) -> None:
+def _bench_stages(
+    data: Path, scenarios: tuple[str, ...], out: Path | None, redis_url: str | None
+) -> None:
     from palate.bench.report import write_report
     from palate.bench.runner import prepare_data
     from palate.bench.stages import STAGED, stage_profile, stages_markdown
 
     typer.echo(prepare_data(data))
-    report = stage_profile(data, scenarios=[s for s in scenarios if s in STAGED])
+    staged = [s for s in scenarios if s in STAGED]
+    report = stage_profile(data, scenarios=staged, redis_url=redis_url)
     target = out or data / "reports" / "stages.json"
     write_report(report, target)
     typer.echo(stages_markdown(report))

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from palate.bench.runner import BenchConfig, report_markdown, run_bench, sustained_rate
 from palate.bench.scenarios import HEALTHZ, SCENARIOS
 from palate.cli import app
 from palate.ranking.model_store import FileModelStore
+from tests.ingest.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +113,31 @@ def test_stages_accounts_for_each_ranking_request_stage_by_stage(
     assert "every stage idle (the floor)" in result.output
     assert "Served model, offline:" in result.output
     assert "NDCG@10" in result.output
+
+
+def test_stages_on_redis_report_what_each_request_cost_it_and_leave_no_keys(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "stages.json"
+    args = ["bench", "--data", str(bench_dir), "--stages", "--out", str(out)]
+    args += ["--store", "redis", "--redis-url", REDIS_URL, "--scenarios", "cart"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(out.read_bytes())
+    cart = report["scenarios"]["cart"]
+    assert cart["scorers"] == ["cart_heuristic"]  # ranked from the features warmed into Redis
+    commands = cart["redis"]["commands_per_request"]
+    # one round trip of whole-map and counter reads: hash reads and an MGET, nothing per item
+    # (the counts are the whole server's: under 0.5 a request is someone else's traffic)
+    assert commands.get("hgetall", 0) >= 1
+    assert commands.get("mget", 0) >= 1
+    assert commands.get("hmget", 0) < 0.5
+    assert "info" not in commands  # the probe's own readings are not the request's
+    assert cart["redis"]["cpu_us_per_request"] > 0
+    prefix = report["redis"]["key_prefix"]
+    client = redis.Redis.from_url(REDIS_URL)
+    assert not list(client.scan_iter(match=f"{prefix}:*", count=1_000))  # the run's keys went
+    assert "Redis per request:" in result.output
 
 
 def test_stages_refuses_scenarios_that_are_not_ranked(bench_dir: Path) -> None:

@@ -20,6 +20,7 @@ import gc
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,15 @@ from starlette.types import ASGIApp
 
 from palate.bench.floor import idled
 from palate.bench.in_process import AsgiRequest, AsgiResponse, asgi_request, call
+from palate.bench.redis_probe import RedisProbe, redis_probe
 from palate.bench.report import model_quality
-from palate.bench.scenarios import USERS, kernel_timing, requests_for, target_from
+from palate.bench.scenarios import (
+    USERS,
+    BenchTarget,
+    kernel_timing,
+    requests_for,
+    target_from,
+)
 from palate.settings import Settings
 
 STAGED = ("discovery", "category", "venue_items", "cart", "banners")
@@ -51,35 +59,22 @@ def stage_profile(
     runs: int = 1_000,
     warmup: int = 50,
     model_name: str = "venue_ranker",
+    redis_url: str | None = None,
 ) -> dict[str, Any]:
-    """Per scenario: CPU per request in process, each stage's mean, and the rest; then the
+    """Per scenario: CPU per request in process, each stage's mean, the rest and the floor
+    (with ``redis_url``, the features on that Redis and what each request cost it); then the
     kernel's time from the same process and Discovery's ratio to it."""
-    from palate.serving.app import create_app, model_watcher
-    from palate.serving.state import load_state
-
     unknown = sorted(set(scenarios) - set(STAGED))
     if unknown or not scenarios:
         raise ValueError(f"--stages profiles {', '.join(STAGED)}; not {unknown or 'nothing'}")
-    settings = Settings(data={"dir": data_dir})
-    state = load_state(settings, data_dir)
-    model_watcher(settings, state).poll()
-    app = create_app(settings, state)
-    target = target_from(state.catalog, "in-process")
-    # As a serving worker does once loaded: the loaded state is never traversed by the cyclic
-    # GC again (here a full collection cost one request 0.1 s, a tenth of a mean).
-    gc.collect()
-    gc.freeze()
-    profiles = {}
-    for name in scenarios:
-        raws = requests_for(name, target, USERS, "stages")
-        requests = _Requests(
-            [asgi_request(raw) for raw in raws], [asgi_request(raw, trace=True) for raw in raws]
-        )
-        profiles[name] = asyncio.run(_profile(app, name, requests, runs, warmup))
-        with idled(state, name):
-            floor = asyncio.run(_cpu_per_request(app, name, requests.plain, runs, warmup))
-        profiles[name] |= _floor_summary(profiles[name]["cpu_us_mean"], floor)
-    report: dict[str, Any] = {"runs": runs, "venues": len(state.index.venue_ids)}
+    report: dict[str, Any] = {"runs": runs}
+    with ExitStack() as stack:
+        probe = None if redis_url is None else stack.enter_context(redis_probe(redis_url))
+        served = _Served.load(data_dir, probe)
+        report["venues"] = len(served.state.index.venue_ids)
+        if probe is not None:
+            report["redis"] = {"url": probe.url, "key_prefix": probe.key_prefix}
+        profiles = {name: served.profile(name, runs, warmup, probe) for name in scenarios}
     report |= {"scenarios": profiles, "kernel": kernel_timing(data_dir, model_name)}
     if "discovery" in profiles:
         ratio = profiles["discovery"]["cpu_us_mean"] / report["kernel"]["mean_us"]
@@ -87,10 +82,62 @@ def stage_profile(
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """The state and app a serving worker would have, and where the scenarios point."""
+
+    state: Any
+    app: ASGIApp
+    target: BenchTarget
+
+    @classmethod
+    def load(cls, data_dir: Path, probe: RedisProbe | None) -> _Served:
+        from palate.serving.app import create_app, model_watcher
+        from palate.serving.state import load_state
+
+        settings = Settings(data={"dir": data_dir})
+        if probe is not None:
+            settings = Settings(
+                data={"dir": data_dir}, redis={"url": probe.url, "key_prefix": probe.key_prefix}
+            )
+        state = load_state(settings, data_dir)
+        model_watcher(settings, state).poll()
+        served = cls(state, create_app(settings, state), target_from(state.catalog, "in-process"))
+        # As a serving worker does once loaded: the loaded state is never traversed by the
+        # cyclic GC again (here a full collection cost one request 0.1 s, a tenth of a mean).
+        gc.collect()
+        gc.freeze()
+        return served
+
+    def profile(
+        self, name: str, runs: int, warmup: int, probe: RedisProbe | None
+    ) -> dict[str, Any]:
+        """One scenario: its requests plain, traced, then with the pipeline idle."""
+        raws = requests_for(name, self.target, USERS, "stages")
+        requests = _Requests(
+            [asgi_request(raw) for raw in raws], [asgi_request(raw, trace=True) for raw in raws]
+        )
+        profile = asyncio.run(_profile(self.app, name, requests, runs, warmup, probe))
+        with idled(self.state, name):
+            floor = asyncio.run(_cpu_per_request(self.app, name, requests.plain, runs, warmup))
+        return profile | _floor_summary(profile["cpu_us_mean"], floor)
+
+
 async def _profile(
-    app: ASGIApp, name: str, requests: _Requests, runs: int, warmup: int
+    app: ASGIApp,
+    name: str,
+    requests: _Requests,
+    runs: int,
+    warmup: int,
+    probe: RedisProbe | None = None,
 ) -> dict[str, Any]:
+    before = None if probe is None else probe.reading()
     cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
+    redis_use = (
+        None
+        if probe is None or before is None
+        else probe.per_request(before, probe.reading(), runs + warmup)
+    )
     count = len(requests.traced)
     per_stage: dict[str, list[float]] = defaultdict(list)
     scorers: set[str] = set()
@@ -99,7 +146,8 @@ async def _profile(
         scorers.add(str(payload.get("scorer", "-")))
         for stage in payload["trace"]:
             per_stage[stage["stage"]].append(stage["duration_us"])
-    return _summary(cpu_us, per_stage, scorers)
+    summary = _summary(cpu_us, per_stage, scorers)
+    return summary if redis_use is None else summary | {"redis": redis_use}
 
 
 async def _cpu_per_request(
@@ -166,9 +214,21 @@ def stages_markdown(report: dict[str, Any]) -> str:
             f"CPU p50 {profile['cpu_us_p50']:,.1f} µs, p99 {profile['cpu_us_p99']:,.1f} µs; "
             f"the floor's p50 {profile['floor_us_p50']:,.1f} µs.",
         ]
+        if "redis" in profile:
+            lines += ["", _redis_line(profile["redis"])]
+    if "redis" in report:
+        lines[0] += f" Features on Redis ({report['redis']['url']})."
     kernel = report["kernel"]
     lines += ["", f"Ranking kernel alone: mean {kernel['mean_us']:,.1f} µs"]
     if "cpu_vs_kernel" in report:
         lines[-1] += f"; Discovery request ÷ kernel **{report['cpu_vs_kernel']}×**"
     lines += ["", f"Served model, offline: {model_quality(kernel)}."]
     return "\n".join(lines)
+
+
+def _redis_line(use: dict[str, Any]) -> str:
+    commands = ", ".join(f"{name} {calls:g}" for name, calls in use["commands_per_request"].items())
+    return (
+        f"Redis per request: {use['cpu_us_per_request']:,.1f} µs of its CPU; "
+        f"commands: {commands or 'none'}."
+    )
