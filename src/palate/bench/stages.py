@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,9 @@ from palate.bench.scenarios import (
     target_from,
 )
 from palate.settings import Settings
+
+if TYPE_CHECKING:
+    from palate.serving.state import ServingState
 
 STAGED = ("discovery", "category", "venue_items", "cart", "banners")
 """The scenarios answered by a pipeline (events are not ranked)."""
@@ -86,7 +89,7 @@ def stage_profile(
 class _Served:
     """The state and app a serving worker would have, and where the scenarios point."""
 
-    state: Any
+    state: ServingState
     app: ASGIApp
     target: BenchTarget
 
@@ -95,11 +98,8 @@ class _Served:
         from palate.serving.app import create_app, model_watcher
         from palate.serving.state import load_state
 
-        settings = Settings(data={"dir": data_dir})
-        if probe is not None:
-            settings = Settings(
-                data={"dir": data_dir}, redis={"url": probe.url, "key_prefix": probe.key_prefix}
-            )
+        shared = {} if probe is None else {"url": probe.url, "key_prefix": probe.key_prefix}
+        settings = Settings(data={"dir": data_dir}, redis=shared)
         state = load_state(settings, data_dir)
         model_watcher(settings, state).poll()
         served = cls(state, create_app(settings, state), target_from(state.catalog, "in-process"))
@@ -131,13 +131,13 @@ async def _profile(
     warmup: int,
     probe: RedisProbe | None = None,
 ) -> dict[str, Any]:
-    before = None if probe is None else probe.reading()
-    cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
-    redis_use = (
-        None
-        if probe is None or before is None
-        else probe.per_request(before, probe.reading(), runs + warmup)
-    )
+    redis_use: dict[str, Any] = {}
+    if probe is None:
+        cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
+    else:
+        before = probe.reading()
+        cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
+        redis_use["redis"] = probe.per_request(before, probe.reading(), runs + warmup)
     count = len(requests.traced)
     per_stage: dict[str, list[float]] = defaultdict(list)
     scorers: set[str] = set()
@@ -146,8 +146,7 @@ async def _profile(
         scorers.add(str(payload.get("scorer", "-")))
         for stage in payload["trace"]:
             per_stage[stage["stage"]].append(stage["duration_us"])
-    summary = _summary(cpu_us, per_stage, scorers)
-    return summary if redis_use is None else summary | {"redis": redis_use}
+    return _summary(cpu_us, per_stage, scorers) | redis_use
 
 
 async def _cpu_per_request(
