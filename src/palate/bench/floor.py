@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from palate.pipeline import Pipeline
-from palate.pipeline.candidates import BoolArray, Candidates, FloatArray
+from palate.pipeline.candidates import BoolArray, Candidates, FloatArray, IntArray
 
 Q = TypeVar("Q")
 
@@ -51,14 +51,15 @@ class _FirstCandidates(Generic[Q]):
         self.name: str = source.name
         self._source = source
         self._sample = sample
-        self._first: Candidates | None = None
+        self._first: tuple[IntArray, dict[str, FloatArray]] | None = None
 
     def fetch(self, query: Q) -> Candidates:
         if self._first is None:
             self._sample.take(query)
-            self._first = self._source.fetch(query)
-        first = self._first
-        return Candidates(first.positions, dict(first.features.items()))
+            first = self._source.fetch(query)
+            self._first = (first.positions, dict(first.features.items()))  # gathered once
+        positions, columns = self._first
+        return Candidates(positions, columns)  # writes land in the view, not in ``columns``
 
 
 class _KeepAll:

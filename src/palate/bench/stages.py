@@ -131,12 +131,10 @@ async def _profile(
     warmup: int,
     probe: RedisProbe | None = None,
 ) -> dict[str, Any]:
+    before = None if probe is None else probe.reading()
+    cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
     redis_use: dict[str, Any] = {}
-    if probe is None:
-        cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
-    else:
-        before = probe.reading()
-        cpu_us = await _cpu_per_request(app, name, requests.plain, runs, warmup)
+    if probe is not None and before is not None:
         redis_use["redis"] = probe.per_request(before, probe.reading(), runs + warmup)
     count = len(requests.traced)
     per_stage: dict[str, list[float]] = defaultdict(list)
